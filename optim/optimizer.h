@@ -1,0 +1,54 @@
+#pragma once
+// Optimizers over a fixed list of parameters (fairseq's FairseqOptimizer). The trainer sets the
+// LR from the scheduler before each update; step() reads each parameter's .grad().
+
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/registry.h"
+
+namespace trellis {
+
+// Named tensors, e.g. "state.3.exp_avg" (float, shape of parameter 3), "state.3.step" (scalar).
+using TensorMap = std::map<std::string, at::Tensor>;
+
+// What an optimizer needs besides its own options.
+struct OptimizerContext {
+  double lr = 0.0;  // initial LR (the first --lr value); the scheduler sets it from then on
+};
+
+class Optimizer {
+ public:
+  explicit Optimizer(std::vector<at::Tensor> params, double lr)
+      : params_(std::move(params)), lr_(lr) {}
+  virtual ~Optimizer() = default;
+
+  // One update of every parameter that has a gradient, with the current LR.
+  virtual void step() = 0;
+  void zero_grad();
+
+  double lr() const { return lr_; }
+  void set_lr(double lr) { lr_ = lr; }
+  // The first moment coefficient (Adam beta1, SGD momentum); OneCycle cycles it.
+  virtual std::optional<double> momentum() const { return std::nullopt; }
+  virtual void set_momentum(double value);  // throws ConfigError when there is none
+
+  // Per-parameter state for checkpoints; load throws CheckpointError on a shape mismatch.
+  virtual TensorMap state_dict() const = 0;
+  virtual void load_state_dict(const TensorMap& state) = 0;
+
+  const std::vector<at::Tensor>& params() const { return params_; }
+
+ protected:
+  std::vector<at::Tensor> params_;
+  double lr_;
+};
+
+using OptimizerRegistry = Registry<Optimizer, std::vector<at::Tensor>, const OptimizerContext&>;
+OptimizerRegistry& optimizer_registry();
+
+}  // namespace trellis
