@@ -1,0 +1,62 @@
+#pragma once
+// The data config YAML (`--config-yaml`, fairseq-compat.md §1.5). Unknown top-level keys and
+// values of the wrong type are DataError naming the YAML file and key. A key named in a
+// `transforms` list holds that transform's parameters (kept as YAML for build_transforms()).
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace trellis {
+
+// {bpe: sentencepiece, sentencepiece_model: /abs/spm.model} and friends. bpe "" = None.
+struct TokenizerConfig {
+  std::string bpe;
+  std::string sentencepiece_model;
+  std::map<std::string, std::string> params;  // every other key, as text
+  bool enabled() const { return !bpe.empty() && bpe != "None" && bpe != "none"; }
+};
+
+struct DataConfig {
+  std::string path;  // the YAML file ("" when built in code)
+  YAML::Node root;   // the whole document as read
+
+  std::string vocab_filename = "dict.txt";
+  std::string vocab_filename_src = "dict.txt";  // FBK speech_to_text_ctc
+  TokenizerConfig bpe_tokenizer;
+  TokenizerConfig bpe_tokenizer_src;  // FBK
+  std::string pre_tokenizer;          // "" = None
+  int64_t input_feat_per_channel = 80;
+  int64_t input_channels = 1;
+  bool use_audio_input = false;
+  bool standardize_audio = false;
+  int64_t use_sample_rate = 16000;
+  bool is_input_waveform = false;  // FBK
+  int64_t waveform_sample_rate = 16000;
+  bool prepend_tgt_lang_tag = false;
+  bool prepend_bos_and_append_tgt_lang_tag = false;
+  double sampling_alpha = 1.0;
+  bool shuffle = false;
+  std::string audio_root;
+  // transforms: split name (or _train, _eval, *) -> transform names in application order.
+  std::map<std::string, std::vector<std::string>> transforms;
+
+  // Reads and validates `path`; throws DataError naming it.
+  static DataConfig load(const std::string& path);
+  static DataConfig parse(const std::string& yaml_text, const std::string& path = "<string>");
+  // Emits the YAML (keys in fairseq prep order; transform parameter blocks from `root`).
+  std::string to_yaml() const;
+  void save(const std::string& path) const;
+
+  // transforms[split] -> _train / _eval (by is_train) -> "*" -> none.
+  std::vector<std::string> transforms_for_split(const std::string& split, bool is_train) const;
+  // The parameters of transform `name` (the top-level key of that name; empty when absent).
+  YAML::Node transform_params(const std::string& name) const;
+  // vocab_filename(_src) joined to data_root (an absolute value survives the join).
+  std::string vocab_path(const std::string& data_root, bool source = false) const;
+};
+
+}  // namespace trellis
