@@ -12,5 +12,6 @@ function(trellis_add_plugin target)
   configure_file("${_TRELLIS_PLUGIN_DIR}/trellis_plugin_abi.cpp.in" "${abi_src}" @ONLY)
   add_library(${target} MODULE ${ARG_SOURCES} "${abi_src}")
   target_link_libraries(${target} PRIVATE trellis::trellis)
-  set_target_properties(${target} PROPERTIES CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON PREFIX "lib")
+  set_target_properties(${target} PROPERTIES CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON PREFIX "lib"
+    LIBRARY_OUTPUT_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
 endfunction()

@@ -1,0 +1,32 @@
+// trellis train: parse fairseq-style flags, set up the process, train.
+#include <iostream>
+
+#include "core/cli_parser.h"
+#include "core/logging.h"
+#include "core/programs.h"
+#include "core/runtime.h"
+#include "core/train_options.h"
+
+int main(int argc, char** argv) {
+  trellis::maybe_reexec_for_blas(argc, argv);
+  return trellis::run_program("train", [&] {
+    const trellis::log::Logger logger("trellis.train");
+    auto parsed = trellis::parse_command_line(trellis::train_program(), {argv + 1, argv + argc});
+    if (parsed.exit_now) {
+      std::cout << parsed.output;
+      return 0;
+    }
+    const trellis::Config& config = parsed.config;
+    const auto& common = config.get<trellis::CommonOptions>("common");
+    trellis::log::set_file(common.log_file);
+    trellis::setup_runtime(common.threads);
+    for (const char* selector : {"task", "arch", "criterion", "optimizer"}) {
+      TRELLIS_CHECK(!config.component(selector).empty(), trellis::ConfigError,
+                    "--{} is required (see train --help for the registered names)",
+                    trellis::to_flag(selector).substr(2));
+    }
+    logger.info("configuration:\n{}", config.to_yaml("train"));
+    throw trellis::Error("this build has no training loop yet: it arrives with the training "
+                         "issue (tasks, criteria, trainer)");
+  });
+}

@@ -1,0 +1,135 @@
+#include "core/runtime.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <link.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+#include "core/error.h"
+#include "core/logging.h"
+
+namespace trellis {
+namespace {
+
+const log::Logger logger("trellis.runtime");
+
+using CharFn = char* (*)();
+using IntFn = int (*)();
+
+std::string loaded_blas_path() {
+  std::string found;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        std::string name = info->dlpi_name ? info->dlpi_name : "";
+        if (name.find("libblas.so") != std::string::npos ||
+            name.find("libopenblas") != std::string::npos) {
+          char real[PATH_MAX];
+          *static_cast<std::string*>(data) = realpath(name.c_str(), real) ? real : name;
+          return 1;
+        }
+        return 0;
+      },
+      &found);
+  return found;
+}
+
+std::string openblas_corename() {
+  auto fn = reinterpret_cast<CharFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return fn ? fn() : "";
+}
+
+bool cpu_has_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+
+int available_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+}  // namespace
+
+void maybe_reexec_for_blas(int argc, char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("TRELLIS_NO_BLAS_REEXEC")) return;
+  std::string core = openblas_corename();
+  if (core.empty() || !cpu_has_avx512()) return;
+  if (core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids") return;
+  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+  setenv("TRELLIS_BLAS_REEXEC_FROM", core.c_str(), 1);
+  execv("/proc/self/exe", argv);
+  // exec failed: carry on with the kernels we have.
+  unsetenv("OPENBLAS_CORETYPE");
+  unsetenv("TRELLIS_BLAS_REEXEC_FROM");
+}
+
+RuntimeInfo describe_blas() {
+  RuntimeInfo info;
+  info.blas_path = loaded_blas_path();
+  auto config = reinterpret_cast<CharFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  if (config) {
+    info.blas = fmt::format("{} (core {})", config(), openblas_corename());
+  } else if (info.blas_path.find("/blas/") != std::string::npos) {
+    info.blas = "reference BLAS (netlib)";
+    info.reference_blas = true;
+  } else {
+    info.blas = info.blas_path.empty() ? "unknown (no libblas loaded)" : info.blas_path;
+  }
+  info.threads = at::get_num_threads();
+  return info;
+}
+
+RuntimeInfo setup_runtime(int64_t threads_flag) {
+  int threads = static_cast<int>(threads_flag);
+  std::string source = "--threads";
+  if (threads <= 0) {
+    const char* omp = std::getenv("OMP_NUM_THREADS");
+    threads = omp ? std::atoi(omp) : 0;
+    source = "OMP_NUM_THREADS";
+  }
+  if (threads <= 0) {
+    threads = available_cores();
+    source = "available cores";
+  }
+  at::set_num_threads(threads);
+  RuntimeInfo info = describe_blas();
+  logger.info("compute threads: {} ({}); BLAS: {} [{}]", info.threads, source, info.blas,
+              info.blas_path);
+  if (const char* from = std::getenv("TRELLIS_BLAS_REEXEC_FROM")) {
+    logger.info("OpenBLAS picked '{}' kernels for this CPU; restarted once with "
+                "OPENBLAS_CORETYPE=SkylakeX to use its AVX-512 kernels "
+                "(set OPENBLAS_CORETYPE yourself to choose)",
+                from);
+  }
+  if (info.reference_blas) {
+    logger.warn("the reference BLAS is loaded: matrix products run ~30x slower than with "
+                "OpenBLAS. Fix: apt-get install libopenblas0-openmp && update-alternatives --set "
+                "libblas.so.3-x86_64-linux-gnu "
+                "/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 "
+                "(scripts/install_deps.sh does both)");
+  }
+  return info;
+}
+
+int run_program(const std::string& program, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const ConfigError& e) {
+    std::cerr << program << ": error: " << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": error: " << e.what() << std::endl;
+    return 1;
+  }
+}
+
+}  // namespace trellis
