@@ -6,6 +6,7 @@
 //   at the end of epoch e:          step(e, first_valid_loss), then step_update(num_updates)
 // Each call returns the new LR, which the trainer copies into the optimizer. A schedule keeps
 // the LR it last set (fairseq reads it back from the optimizer; nothing else changes it).
+// The built-in schedules live next to this file, one pair per registry name (docs/optim.md).
 
 #include <cstdint>
 #include <map>
@@ -38,11 +39,19 @@ class LrScheduler {
   // Momentum (Adam beta1) to write into the optimizer, for schedules that cycle it.
   virtual std::optional<double> momentum() const { return std::nullopt; }
 
-  // Scalars saved in checkpoints ("best", "lr", ...); restored unless --reset-lr-scheduler.
+  // Scalars saved in checkpoints; restored unless --reset-lr-scheduler. The base saves "best"
+  // (when set) and "optimizer_lr" (the LR last set, which fairseq keeps in the optimizer's
+  // param groups); subclasses add their own keys and call the base.
   virtual std::map<std::string, double> state_dict() const;
   virtual void load_state_dict(const std::map<std::string, double>& state);
 
  protected:
+  // The single --lr value of schedules that take exactly one; ConfigError naming `scheduler`
+  // otherwise (fairseq: "Cannot use a fixed learning rate schedule with ...").
+  static double single_lr(const LrSchedulerContext& ctx, const char* scheduler);
+  // state.at(key) or CheckpointError naming the key.
+  static double require(const std::map<std::string, double>& state, const std::string& key);
+
   double lr_ = 0.0;
   std::optional<double> best_;
 };
