@@ -1,6 +1,7 @@
 #pragma once
 // Optimizers over a fixed list of parameters (fairseq's FairseqOptimizer). The trainer sets the
 // LR from the scheduler before each update; step() reads each parameter's .grad().
+// Built-ins (one pair per registry name, docs/optim.md): adam (fairseq), adamw and sgd (torch).
 
 #include <ATen/core/Tensor.h>
 
@@ -23,8 +24,7 @@ struct OptimizerContext {
 
 class Optimizer {
  public:
-  explicit Optimizer(std::vector<at::Tensor> params, double lr)
-      : params_(std::move(params)), lr_(lr) {}
+  explicit Optimizer(std::vector<at::Tensor> params, double lr);
   virtual ~Optimizer() = default;
 
   // One update of every parameter that has a gradient, with the current LR.
@@ -37,15 +37,27 @@ class Optimizer {
   virtual std::optional<double> momentum() const { return std::nullopt; }
   virtual void set_momentum(double value);  // throws ConfigError when there is none
 
-  // Per-parameter state for checkpoints; load throws CheckpointError on a shape mismatch.
-  virtual TensorMap state_dict() const = 0;
-  virtual void load_state_dict(const TensorMap& state) = 0;
+  // Per-parameter state for checkpoints: "state.<i>.<name>" for each parameter i that has state
+  // and each name of state_names(). load throws CheckpointError naming the key on an unknown
+  // key, a missing key or a shape mismatch; tensors are copied to the parameter's device.
+  virtual TensorMap state_dict() const;
+  virtual void load_state_dict(const TensorMap& state);
 
   const std::vector<at::Tensor>& params() const { return params_; }
 
  protected:
+  // The state an optimizer keeps per parameter: names, and whether each has the parameter's
+  // shape (else it is a scalar, like "step").
+  struct StateSpec {
+    std::string name;
+    bool param_shaped;
+  };
+  virtual std::vector<StateSpec> state_names() const = 0;
+
   std::vector<at::Tensor> params_;
   double lr_;
+  // state_[i]: parameter i's state by name (empty until its first update).
+  std::vector<std::map<std::string, at::Tensor>> state_;
 };
 
 using OptimizerRegistry = Registry<Optimizer, std::vector<at::Tensor>, const OptimizerContext&>;

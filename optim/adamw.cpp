@@ -1,0 +1,65 @@
+#include "optim/adamw.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace trellis {
+
+void AdamWOptions::validate() const {
+  TRELLIS_CHECK(adam_betas.size() == 2, ConfigError,
+                "--adam-betas: needs two values, e.g. '(0.9, 0.98)' (got {})", adam_betas.size());
+  for (double b : adam_betas) {
+    TRELLIS_CHECK(b >= 0 && b < 1, ConfigError, "--adam-betas: each beta must be in [0, 1) (got {})",
+                  b);
+  }
+  TRELLIS_CHECK(adam_eps >= 0, ConfigError, "--adam-eps: must be >= 0 (got {})", adam_eps);
+  TRELLIS_CHECK(weight_decay >= 0, ConfigError, "--weight-decay: must be >= 0 (got {})",
+                weight_decay);
+}
+
+AdamW::AdamW(const AdamWOptions& options, std::vector<at::Tensor> params,
+             const OptimizerContext& ctx)
+    : Optimizer(std::move(params), ctx.lr), options_(options) {
+  options_.validate();
+  betas_[0] = options_.adam_betas[0];
+  betas_[1] = options_.adam_betas[1];
+}
+
+void AdamW::step() {
+  at::NoGradGuard no_grad;
+  const double beta1 = betas_[0], beta2 = betas_[1];
+  for (size_t i = 0; i < params_.size(); ++i) {
+    at::Tensor& p = params_[i];
+    if (!p.grad().defined()) continue;
+    TRELLIS_CHECK(!p.grad().is_sparse(), ConfigError, "adamw does not support sparse gradients");
+    at::Tensor grad = p.grad().to(at::kFloat);
+    at::Tensor p32 = p.scalar_type() == at::kFloat ? p : p.to(at::kFloat);
+    auto& st = state_[i];
+    if (st.empty()) {
+      st["step"] = at::zeros({}, at::TensorOptions().dtype(at::kLong));
+      st["exp_avg"] = at::zeros_like(p32, at::MemoryFormat::Preserve);
+      st["exp_avg_sq"] = at::zeros_like(p32, at::MemoryFormat::Preserve);
+    }
+    at::Tensor& exp_avg = st["exp_avg"];
+    at::Tensor& exp_avg_sq = st["exp_avg_sq"];
+    st["step"].add_(1);
+    const auto t = static_cast<double>(st["step"].item<int64_t>());
+
+    p32.mul_(1 - lr_ * options_.weight_decay);
+    exp_avg.mul_(beta1).add_(grad, 1 - beta1);
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+    const double bias_correction1 = 1 - std::pow(beta1, t);
+    const double bias_correction2 = 1 - std::pow(beta2, t);
+    const double step_size = lr_ / bias_correction1;
+    const double bias_correction2_sqrt = std::sqrt(bias_correction2);
+    at::Tensor denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(options_.adam_eps);
+    p32.addcdiv_(exp_avg, denom, -step_size);
+    if (!p32.is_same(p)) p.copy_(p32);
+  }
+}
+
+}  // namespace trellis
+
+TRELLIS_REGISTER(trellis::optimizer_registry(), "adamw", trellis::AdamW, trellis::AdamWOptions,
+                 "torch.optim.AdamW (decoupled weight decay, default 0.01)");
