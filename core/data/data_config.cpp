@@ -12,15 +12,37 @@ namespace trellis {
 namespace {
 
 // Keys this reader knows; transform parameter blocks are accepted separately.
-const std::set<std::string> kKeys = {
-    "vocab_filename", "vocab_filename_src", "bpe_tokenizer", "bpe_tokenizer_src",
-    "pre_tokenizer", "input_feat_per_channel", "input_channels", "use_audio_input",
-    "standardize_audio", "use_sample_rate", "sample_rate", "is_input_waveform",
-    "waveform_sample_rate", "prepend_tgt_lang_tag", "prepend_bos_and_append_tgt_lang_tag",
-    "sampling_alpha", "shuffle", "audio_root", "transforms", "feature_transforms",
-    "waveform_transforms", "dataset_transforms", "raw_transforms", "specaugment",
-    "utterance_cmvn", "global_cmvn", "delta_deltas", "speaker_set_filename", "eos_token",
-    "vocoder", "hub"};
+const std::set<std::string> kKeys = {"vocab_filename",
+                                     "vocab_filename_src",
+                                     "bpe_tokenizer",
+                                     "bpe_tokenizer_src",
+                                     "pre_tokenizer",
+                                     "input_feat_per_channel",
+                                     "input_channels",
+                                     "use_audio_input",
+                                     "standardize_audio",
+                                     "use_sample_rate",
+                                     "sample_rate",
+                                     "is_input_waveform",
+                                     "waveform_sample_rate",
+                                     "prepend_tgt_lang_tag",
+                                     "prepend_bos_and_append_tgt_lang_tag",
+                                     "sampling_alpha",
+                                     "shuffle",
+                                     "audio_root",
+                                     "transforms",
+                                     "feature_transforms",
+                                     "waveform_transforms",
+                                     "dataset_transforms",
+                                     "raw_transforms",
+                                     "specaugment",
+                                     "utterance_cmvn",
+                                     "global_cmvn",
+                                     "delta_deltas",
+                                     "speaker_set_filename",
+                                     "eos_token",
+                                     "vocoder",
+                                     "hub"};
 
 template <class T>
 T scalar(const YAML::Node& n, const std::string& key, const std::string& path) {
@@ -28,9 +50,10 @@ T scalar(const YAML::Node& n, const std::string& key, const std::string& path) {
     return n.as<T>();
   } catch (const YAML::Exception&) {
     throw DataError(fmt::format("{}: key '{}': cannot read value '{}' as {}", path, key,
-                                YAML::Dump(n), std::is_same_v<T, bool> ? "a boolean"
-                                               : std::is_same_v<T, std::string> ? "a string"
-                                                                                : "a number"));
+                                YAML::Dump(n),
+                                std::is_same_v<T, bool>          ? "a boolean"
+                                : std::is_same_v<T, std::string> ? "a string"
+                                                                 : "a number"));
   }
 }
 
@@ -38,14 +61,19 @@ TokenizerConfig read_tokenizer(const YAML::Node& n, const std::string& key,
                                const std::string& path) {
   TokenizerConfig t;
   if (n.IsNull()) return t;
-  TRELLIS_CHECK(n.IsMap(), DataError, "{}: key '{}' must be a mapping like {{bpe: sentencepiece, "
-                "sentencepiece_model: spm.model}}", path, key);
+  TRELLIS_CHECK(n.IsMap(), DataError,
+                "{}: key '{}' must be a mapping like {{bpe: sentencepiece, "
+                "sentencepiece_model: spm.model}}",
+                path, key);
   for (const auto& kv : n) {
     std::string k = kv.first.as<std::string>();
     std::string v = kv.second.IsNull() ? "" : scalar<std::string>(kv.second, key + "." + k, path);
-    if (k == "bpe") t.bpe = v == "None" ? "" : v;
-    else if (k == "sentencepiece_model") t.sentencepiece_model = v;
-    else t.params[k] = v;
+    if (k == "bpe")
+      t.bpe = v == "None" ? "" : v;
+    else if (k == "sentencepiece_model")
+      t.sentencepiece_model = v;
+    else
+      t.params[k] = v;
   }
   return t;
 }
@@ -109,33 +137,49 @@ DataConfig DataConfig::parse(const std::string& text, const std::string& path) {
           "prepend_tgt_lang_tag, sampling_alpha, audio_root, use_audio_input, ...)",
           path, k));
     }
-    if (k == "vocab_filename") c.vocab_filename = scalar<std::string>(v, k, path);
-    else if (k == "vocab_filename_src") c.vocab_filename_src = scalar<std::string>(v, k, path);
-    else if (k == "bpe_tokenizer") c.bpe_tokenizer = read_tokenizer(v, k, path);
-    else if (k == "bpe_tokenizer_src") c.bpe_tokenizer_src = read_tokenizer(v, k, path);
+    if (k == "vocab_filename")
+      c.vocab_filename = scalar<std::string>(v, k, path);
+    else if (k == "vocab_filename_src")
+      c.vocab_filename_src = scalar<std::string>(v, k, path);
+    else if (k == "bpe_tokenizer")
+      c.bpe_tokenizer = read_tokenizer(v, k, path);
+    else if (k == "bpe_tokenizer_src")
+      c.bpe_tokenizer_src = read_tokenizer(v, k, path);
     else if (k == "pre_tokenizer") {
       if (v.IsMap() && v["tokenizer"] && !v["tokenizer"].IsNull())
         c.pre_tokenizer = scalar<std::string>(v["tokenizer"], k, path);
       if (c.pre_tokenizer == "None") c.pre_tokenizer.clear();
-    } else if (k == "input_feat_per_channel") c.input_feat_per_channel = scalar<int64_t>(v, k, path);
-    else if (k == "input_channels") c.input_channels = scalar<int64_t>(v, k, path);
-    else if (k == "use_audio_input") c.use_audio_input = scalar<bool>(v, k, path);
-    else if (k == "standardize_audio") c.standardize_audio = scalar<bool>(v, k, path);
-    else if (k == "use_sample_rate" || k == "sample_rate") c.use_sample_rate = scalar<int64_t>(v, k, path);
-    else if (k == "is_input_waveform") c.is_input_waveform = scalar<bool>(v, k, path);
-    else if (k == "waveform_sample_rate") c.waveform_sample_rate = scalar<int64_t>(v, k, path);
-    else if (k == "prepend_tgt_lang_tag") c.prepend_tgt_lang_tag = scalar<bool>(v, k, path);
+    } else if (k == "input_feat_per_channel")
+      c.input_feat_per_channel = scalar<int64_t>(v, k, path);
+    else if (k == "input_channels")
+      c.input_channels = scalar<int64_t>(v, k, path);
+    else if (k == "use_audio_input")
+      c.use_audio_input = scalar<bool>(v, k, path);
+    else if (k == "standardize_audio")
+      c.standardize_audio = scalar<bool>(v, k, path);
+    else if (k == "use_sample_rate" || k == "sample_rate")
+      c.use_sample_rate = scalar<int64_t>(v, k, path);
+    else if (k == "is_input_waveform")
+      c.is_input_waveform = scalar<bool>(v, k, path);
+    else if (k == "waveform_sample_rate")
+      c.waveform_sample_rate = scalar<int64_t>(v, k, path);
+    else if (k == "prepend_tgt_lang_tag")
+      c.prepend_tgt_lang_tag = scalar<bool>(v, k, path);
     else if (k == "prepend_bos_and_append_tgt_lang_tag")
       c.prepend_bos_and_append_tgt_lang_tag = scalar<bool>(v, k, path);
-    else if (k == "sampling_alpha") c.sampling_alpha = scalar<double>(v, k, path);
-    else if (k == "shuffle") c.shuffle = scalar<bool>(v, k, path);
-    else if (k == "audio_root") c.audio_root = v.IsNull() ? "" : scalar<std::string>(v, k, path);
+    else if (k == "sampling_alpha")
+      c.sampling_alpha = scalar<double>(v, k, path);
+    else if (k == "shuffle")
+      c.shuffle = scalar<bool>(v, k, path);
+    else if (k == "audio_root")
+      c.audio_root = v.IsNull() ? "" : scalar<std::string>(v, k, path);
   }
   TRELLIS_CHECK(c.input_feat_per_channel > 0 && c.input_channels > 0, DataError,
                 "{}: input_feat_per_channel and input_channels must be positive", path);
   TRELLIS_CHECK(!(c.prepend_tgt_lang_tag && c.prepend_bos_and_append_tgt_lang_tag), DataError,
                 "{}: prepend_tgt_lang_tag and prepend_bos_and_append_tgt_lang_tag are mutually "
-                "exclusive", path);
+                "exclusive",
+                path);
   TRELLIS_CHECK(c.sampling_alpha > 0, DataError, "{}: sampling_alpha must be > 0", path);
   return c;
 }
@@ -147,7 +191,8 @@ std::string DataConfig::to_yaml() const {
   out << YAML::Key << "vocab_filename" << YAML::Value << vocab_filename;
   if (vocab_filename_src != "dict.txt" || bpe_tokenizer_src.enabled())
     out << YAML::Key << "vocab_filename_src" << YAML::Value << vocab_filename_src;
-  out << YAML::Key << "bpe_tokenizer" << YAML::Value << YAML::Flow << write_tokenizer(bpe_tokenizer);
+  out << YAML::Key << "bpe_tokenizer" << YAML::Value << YAML::Flow
+      << write_tokenizer(bpe_tokenizer);
   if (bpe_tokenizer_src.enabled())
     out << YAML::Key << "bpe_tokenizer_src" << YAML::Value << YAML::Flow
         << write_tokenizer(bpe_tokenizer_src);
@@ -186,8 +231,8 @@ void DataConfig::save(const std::string& out_path) const {
 
 std::vector<std::string> DataConfig::transforms_for_split(const std::string& split,
                                                           bool is_train) const {
-  for (const std::string& key : {split, std::string(is_train ? "_train" : "_eval"),
-                                 std::string("*")}) {
+  for (const std::string& key :
+       {split, std::string(is_train ? "_train" : "_eval"), std::string("*")}) {
     auto it = transforms.find(key);
     if (it != transforms.end()) return it->second;
   }

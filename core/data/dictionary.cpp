@@ -109,8 +109,8 @@ int64_t Dictionary::index(const std::string& word) const {
 }
 
 const std::string& Dictionary::symbol(int64_t idx) const {
-  TRELLIS_CHECK(idx >= 0 && idx < size(), DataError,
-                "dictionary index {} out of range (size {})", idx, size());
+  TRELLIS_CHECK(idx >= 0 && idx < size(), DataError, "dictionary index {} out of range (size {})",
+                idx, size());
   return symbols_[static_cast<size_t>(idx)];
 }
 
@@ -130,8 +130,7 @@ std::vector<std::string> split_whitespace(const std::string& s) {
   return out;
 }
 
-std::vector<int64_t> Dictionary::encode_impl(const std::string& line, bool append_eos,
-                                             bool add) {
+std::vector<int64_t> Dictionary::encode_impl(const std::string& line, bool append_eos, bool add) {
   std::vector<int64_t> ids;
   for (const auto& w : split_whitespace(line)) ids.push_back(add ? add_symbol(w) : index(w));
   if (append_eos) ids.push_back(eos_);
@@ -207,8 +206,8 @@ std::string post_process(const std::string& sentence, const std::string& symbol)
     return strip(replace_all(replace_all(sentence, " ", ""), "\xE2\x96\x81", " "));
   if (symbol == "letter") return strip(replace_all(replace_all(sentence, " ", ""), "|", " "));
   if (symbol.empty() || symbol == "none") return sentence;
-  throw DataError(fmt::format("unknown post-process symbol '{}' (sentencepiece, letter, none)",
-                              symbol));
+  throw DataError(
+      fmt::format("unknown post-process symbol '{}' (sentencepiece, letter, none)", symbol));
 }
 
 }  // namespace trellis

@@ -51,7 +51,8 @@ class Dictionary {
                      bool escape_unk = false, const std::vector<int64_t>& ignore = {}) const;
 
   // Sorts non-special symbols by descending count (ties by symbol), keeps those with
-  // count >= threshold (at most nwords symbols in all, specials included, when > 0), pads to a multiple of padding_factor.
+  // count >= threshold (at most nwords symbols in all, specials included, when > 0), pads to a
+  // multiple of padding_factor.
   void finalize(int64_t threshold = -1, int64_t nwords = -1, int64_t padding_factor = 8);
 
   static std::string lang_tag(const std::string& lang) { return "<lang:" + lang + ">"; }

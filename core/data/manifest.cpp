@@ -34,8 +34,8 @@ bool parse_int64(const std::string& s, int64_t& out) {
   return pos == s.size();
 }
 
-const char* kKnown[] = {"id", "audio", "n_frames", "tgt_text", "speaker", "src_text",
-                        "src_lang", "tgt_lang"};
+const char* kKnown[] = {"id",      "audio",    "n_frames", "tgt_text",
+                        "speaker", "src_text", "src_lang", "tgt_lang"};
 
 }  // namespace
 
@@ -70,9 +70,8 @@ Manifest parse_tsv_manifest(const std::string& text, const std::string& path) {
                       "{}:{}: duplicate column '{}' in header", path, lineno, m.columns[i]);
       }
       for (const char* req : {"id", "audio", "n_frames", "tgt_text"}) {
-        TRELLIS_CHECK(col.count(req), DataError,
-                      "{}:{}: missing required column '{}' (header: {})", path, lineno, req,
-                      fmt::join(m.columns, ", "));
+        TRELLIS_CHECK(col.count(req), DataError, "{}:{}: missing required column '{}' (header: {})",
+                      path, lineno, req, fmt::join(m.columns, ", "));
       }
       continue;
     }
@@ -118,7 +117,7 @@ void write_tsv_manifest(const std::string& path, const std::vector<ManifestRow>&
     columns = {"id", "audio", "n_frames", "tgt_text", "speaker"};
     for (const char* opt : {"src_text", "src_lang", "tgt_lang"}) {
       bool any = std::any_of(rows.begin(), rows.end(), [&](const ManifestRow& r) {
-        return !(std::string(opt) == "src_text" ? r.src_text
+        return !(std::string(opt) == "src_text"   ? r.src_text
                  : std::string(opt) == "src_lang" ? r.src_lang
                                                   : r.tgt_lang)
                     .empty();
@@ -133,15 +132,24 @@ void write_tsv_manifest(const std::string& path, const std::vector<ManifestRow>&
     for (size_t i = 0; i < columns.size(); ++i) {
       const std::string& c = columns[i];
       std::string v;
-      if (c == "id") v = r.id;
-      else if (c == "audio") v = r.audio;
-      else if (c == "n_frames") v = std::to_string(r.n_frames);
-      else if (c == "tgt_text") v = r.tgt_text;
-      else if (c == "speaker") v = r.speaker;
-      else if (c == "src_text") v = r.src_text;
-      else if (c == "src_lang") v = r.src_lang;
-      else if (c == "tgt_lang") v = r.tgt_lang;
-      else if (r.extra.count(c)) v = r.extra.at(c);
+      if (c == "id")
+        v = r.id;
+      else if (c == "audio")
+        v = r.audio;
+      else if (c == "n_frames")
+        v = std::to_string(r.n_frames);
+      else if (c == "tgt_text")
+        v = r.tgt_text;
+      else if (c == "speaker")
+        v = r.speaker;
+      else if (c == "src_text")
+        v = r.src_text;
+      else if (c == "src_lang")
+        v = r.src_lang;
+      else if (c == "tgt_lang")
+        v = r.tgt_lang;
+      else if (r.extra.count(c))
+        v = r.extra.at(c);
       TRELLIS_CHECK(v.find_first_of("\t\n\r") == std::string::npos, DataError,
                     "{}: field '{}' of sample '{}' holds a tab or newline, which the TSV format "
                     "cannot represent",

@@ -46,6 +46,7 @@ TEST_CASE("data config: errors name the yaml file", "[unit][data_config]") {
   CHECK_THAT(err("vocab_filname: x\n"), Catch::Contains("bad.yaml: unknown key 'vocab_filname'"));
   CHECK_THAT(err("input_channels: abc\n"), Catch::Contains("bad.yaml: key 'input_channels'"));
   CHECK_THAT(err("a: [1, 2\n"), Catch::Contains("bad.yaml"));
-  CHECK_THAT(err("bpe_tokenizer: sentencepiece\n"), Catch::Contains("bad.yaml: key 'bpe_tokenizer'"));
+  CHECK_THAT(err("bpe_tokenizer: sentencepiece\n"),
+             Catch::Contains("bad.yaml: key 'bpe_tokenizer'"));
   CHECK(DataConfig::parse("").vocab_filename == "dict.txt");
 }
