@@ -33,6 +33,13 @@ CONFIGS = [
     dict(name="adam_fairseq_wd", optimizer="adam",
          options={"adam_betas": [0.8, 0.95], "adam_eps": 1e-6, "weight_decay": 0.05},
          reference="fairseq.optim.adam.Adam (formula of spec 5.1, written out)"),
+    # A large eps makes its placement (before/after the bias correction) visible at rtol 1e-6.
+    dict(name="adam_fairseq_big_eps", optimizer="adam",
+         options={"adam_betas": [0.9, 0.98], "adam_eps": 0.5, "weight_decay": 0.0},
+         reference="fairseq.optim.adam.Adam (formula of spec 5.1, written out)"),
+    dict(name="adamw_big_eps", optimizer="adamw",
+         options={"adam_betas": [0.9, 0.98], "adam_eps": 0.5, "weight_decay": 0.0},
+         reference="torch.optim.AdamW 1.13"),
     dict(name="adamw_default", optimizer="adamw",
          options={"adam_betas": [0.9, 0.999], "adam_eps": 1e-8, "weight_decay": 0.01},
          reference="torch.optim.AdamW 1.13"),
