@@ -1,0 +1,80 @@
+#include "models/conformer/fbk_conformer_layer.h"
+
+#include <torch/torch.h>
+
+#include "models/modules/padding.h"
+
+namespace trellis {
+
+namespace nn = torch::nn;
+
+FbkFeedForwardImpl::FbkFeedForwardImpl(int64_t dim, int64_t expansion, double dropout) {
+  layernorm_ = register_module("layernorm", nn::LayerNorm(nn::LayerNormOptions({dim})));
+  first_linear_ = register_module("first_linear", nn::Linear(dim, dim * expansion));
+  second_linear_ = register_module("second_linear", nn::Linear(dim * expansion, dim));
+  dropout_ = register_module("dropout", nn::Dropout(dropout));
+  torch::NoGradGuard ng;
+  for (auto* l : {&first_linear_, &second_linear_}) {
+    nn::init::xavier_uniform_((*l)->weight);
+    nn::init::zeros_((*l)->bias);
+  }
+}
+
+// x: (B, T, D) -> (B, T, D)
+at::Tensor FbkFeedForwardImpl::forward(const at::Tensor& x) {
+  auto h = torch::silu(first_linear_(layernorm_(x)));
+  return dropout_(second_linear_(dropout_(h)));
+}
+
+FbkConvModuleImpl::FbkConvModuleImpl(int64_t dim, int64_t kernel_size, double dropout) {
+  TORCH_CHECK(kernel_size % 2 == 1, "conformer conv kernel size must be odd");
+  layernorm_ = register_module("layernorm", nn::LayerNorm(nn::LayerNormOptions({dim})));
+  first_pointwise_conv1d_ = register_module(
+      "first_pointwise_conv1d", nn::Conv1d(nn::Conv1dOptions(dim, 2 * dim, 1).bias(true)));
+  second_pointwise_conv1d_ = register_module(
+      "second_pointwise_conv1d", nn::Conv1d(nn::Conv1dOptions(dim, dim, 1).bias(true)));
+  depthwise_conv1d_ = register_module(
+      "depthwise_conv1d", nn::Conv1d(nn::Conv1dOptions(dim, dim, kernel_size)
+                                         .groups(dim)
+                                         .padding((kernel_size - 1) / 2)
+                                         .bias(false)));
+  batchnorm_ = register_module("batchnorm", nn::BatchNorm1d(nn::BatchNormOptions(dim)));
+  dropout_ = register_module("dropout", nn::Dropout(dropout));
+}
+
+// x: (B, T, D); pad: (B, T) bool -> (B, T, D)
+at::Tensor FbkConvModuleImpl::forward(const at::Tensor& x, const at::Tensor& pad) {
+  auto h = layernorm_(x).transpose(1, 2);  // B x D x T
+  h = torch::glu(first_pointwise_conv1d_(h), 1);
+  h = zero_padded(h, pad, 2);
+  h = zero_padded(depthwise_conv1d_(h), pad, 2);
+  h = zero_padded(batchnorm_(h), pad, 2);
+  h = zero_padded(second_pointwise_conv1d_(torch::silu(h)), pad, 2);
+  return dropout_(h).transpose(1, 2);
+}
+
+FbkConformerLayerImpl::FbkConformerLayerImpl(const FbkConformerLayerConfig& c)
+    : residual_factor_(c.half_step_residual ? 0.5 : 1.0) {
+  first_feed_forward_ = register_module(
+      "first_feed_forward", FbkFeedForward(c.embed_dim, c.ff_expansion, c.ff_dropout));
+  attention_ = register_module(
+      "attention", FbkSelfAttentionModule(c.embed_dim, c.attention_heads, c.attention_dropout,
+                                          c.batch_unsafe_relative_shift));
+  conv_module_ = register_module("conv_module",
+                                 FbkConvModule(c.embed_dim, c.conv_kernel_size, c.conv_dropout));
+  second_feed_forward_ = register_module(
+      "second_feed_forward", FbkFeedForward(c.embed_dim, c.ff_expansion, c.ff_dropout));
+  layernorm_ = register_module("layernorm", nn::LayerNorm(nn::LayerNormOptions({c.embed_dim})));
+}
+
+// x: (T, B, D); pad: (B, T) bool -> (T, B, D)
+at::Tensor FbkConformerLayerImpl::forward(const at::Tensor& x_tbd, const at::Tensor& pad) {
+  auto x = x_tbd.transpose(0, 1);  // B x T x D
+  x = first_feed_forward_(x) * residual_factor_ + x;
+  x = attention_(x, pad) + x;
+  x = conv_module_(x, pad) + x;
+  x = second_feed_forward_(x) * residual_factor_ + x;
+  return layernorm_(x).transpose(0, 1);
+}
+
+}  // namespace trellis
