@@ -80,3 +80,26 @@ TEST_CASE("--user-dir errors and notices", "[integration][plugin]") {
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.output, Catch::Contains("is not a trellis plugin"));
 }
+
+TEST_CASE("the plugin template builds out of tree against an installed trellis",
+          "[integration][plugin][slow]") {
+  fs::path root = fs::temp_directory_path() / "trellis_outoftree_plugin";
+  fs::remove_all(root);
+  const std::string prefix = (root / "prefix").string(), build = (root / "build").string();
+  auto install = run_command("cmake --install " + std::string(TRELLIS_BINARY_DIR) +
+                             " --prefix " + prefix);
+  REQUIRE(install.exit_code == 0);
+  auto configure = run_command("cmake -S " + std::string(TRELLIS_SOURCE_DIR) +
+                               "/examples/user_plugin -B " + build + " -DCMAKE_PREFIX_PATH=" +
+                               prefix + " -DCMAKE_BUILD_TYPE=Release");
+  INFO(configure.output);
+  REQUIRE(configure.exit_code == 0);
+  auto compile = run_command("cmake --build " + build);
+  INFO(compile.output);
+  REQUIRE(compile.exit_code == 0);
+  auto help = run_command(prefix + "/bin/trellis-train --user-dir " + build + " --help");
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.output, Catch::Contains("loaded plugin") &&
+                              Catch::Contains("toy_linear_decay"));
+  fs::remove_all(root);
+}
