@@ -32,11 +32,16 @@ foreach(n ${names})
   if(n STREQUAL "")
     continue()
   endif()
+  if(n MATCHES "^-")
+    message(FATAL_ERROR "test name '${n}' starts with '-': Catch2 would read it as an option")
+  endif()
   string(MD5 key "${n}")
   # Escape characters that are special in a Catch2 test spec (commas, brackets).
   string(REGEX REPLACE "([],[\\\\])" "\\\\\\1" spec "${n}")
   string(REPLACE "\"" "\\\"" qname "${n}")
-  string(REPLACE "\"" "\\\"" qspec "${spec}")
+  # The spec's backslashes must survive CMake's own string parsing in the generated file.
+  string(REPLACE "\\" "\\\\" qspec "${spec}")
+  string(REPLACE "\"" "\\\"" qspec "${qspec}")
   set(lab "${labels_${key}}")
   string(APPEND content
     "add_test(\"${qname}\" \"${TEST_EXE}\" \"${qspec}\")\n"

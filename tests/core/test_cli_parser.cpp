@@ -165,7 +165,7 @@ TEST_CASE("YAML: unknown keys, nested sections, bad syntax", "[unit][cli][yaml]"
              Catch::Contains("/nonexistent/x.yaml"));
 }
 
-TEST_CASE("--dump-config round trips through --config", "[unit][cli][yaml]") {
+TEST_CASE("dump-config output round trips through --config", "[unit][cli][yaml]") {
   auto r = parse({"/data/root", "-a", "cli_test_model_big", "--adam-like", "(0.9, 0.98)", "--lr",
                   "2e-3", "--update-freq", "2", "--save-dir", "out dir", "--train-subset",
                   "train_a,train_b", "--max-tokens", "40000", "--dump-config"});
@@ -183,7 +183,7 @@ TEST_CASE("--dump-config round trips through --config", "[unit][cli][yaml]") {
   CHECK(again.config.get<trellis::CheckpointOptions>("checkpoint").save_dir == "out dir");
 }
 
-TEST_CASE("--help lists registries and the selected component's options", "[unit][cli]") {
+TEST_CASE("help lists registries and the selected component's options", "[unit][cli]") {
   auto r = parse({"--help"});
   REQUIRE(r.exit_now);
   CHECK_THAT(r.output, Catch::Contains("--lr-scheduler") && Catch::Contains("--max-tokens") &&

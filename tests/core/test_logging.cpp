@@ -20,7 +20,8 @@ TEST_CASE("log lines follow fairseq's format and name the rank", "[unit][logging
   lg::set_rank(0);
 }
 
-TEST_CASE("--log-file receives the lines; other ranks keep only warnings", "[unit][logging]") {
+TEST_CASE("log file receives the lines; other ranks keep only warnings",
+          "[unit][logging]") {
   auto path = std::filesystem::temp_directory_path() / "trellis_log_test.log";
   std::filesystem::remove(path);
   lg::set_file(path.string());

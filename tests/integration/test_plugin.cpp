@@ -55,7 +55,7 @@ TEST_CASE("plugin components are parsed, validated and record their origin",
                     Catch::Contains("--toy-total-updates must be > 0"));
 }
 
-TEST_CASE("--user-dir errors and notices", "[integration][plugin]") {
+TEST_CASE("user-dir: errors and notices", "[integration][plugin]") {
   // A directory without libraries (FBK's examples/speech_to_text holds Python files) is fine.
   fs::path empty = fs::temp_directory_path() / "trellis_empty_user_dir";
   fs::create_directories(empty);
