@@ -103,7 +103,8 @@ TEST_CASE("every built-in optimizer and LR schedule of issue 2 is registered",
     INFO("optimizer " << name);
     CHECK(opt->contains(name));
   }
-  for (const char* kind : {"task", "model", "arch", "criterion", "optimizer", "lr_scheduler"}) {
+  for (const char* kind :
+       {"task", "model", "arch", "criterion", "optimizer", "lr_scheduler", "scorer"}) {
     INFO("registry " << kind);
     CHECK(trellis::RegistryBase::find_kind(kind) != nullptr);
   }
