@@ -101,8 +101,8 @@ Audio decode_open(SNDFILE* f, const SF_INFO& info, const std::string& where) {
   sf_count_t frames = sf_count_t(inter.size()) / ch;
   if (frames == 0) throw DataError(fmt::format("{}: audio has no samples", where));
   if (known_length && frames < info.frames) {
-    throw DataError(fmt::format("{}: truncated audio ({} of {} frames decoded)", where, frames,
-                                info.frames));
+    throw DataError(
+        fmt::format("{}: truncated audio ({} of {} frames decoded)", where, frames, info.frames));
   }
   Audio a;
   a.sample_rate = info.samplerate;
@@ -147,7 +147,8 @@ AudioSpec parse_audio_spec(const std::string& spec) {
     return s;
   }
   if (all_digits(last) && !std::filesystem::exists(spec)) {
-    throw DataError(fmt::format("{}: invalid audio path (expected FILE or FILE:OFFSET:LENGTH)", spec));
+    throw DataError(
+        fmt::format("{}: invalid audio path (expected FILE or FILE:OFFSET:LENGTH)", spec));
   }
   return s;
 }

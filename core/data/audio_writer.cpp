@@ -16,8 +16,8 @@ int sndfile_format(const std::string& format, const std::string& where) {
   if (format == "flac") return SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
   if (format == "ogg") return SF_FORMAT_OGG | SF_FORMAT_VORBIS;
   if (format == "mp3") return SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
-  throw DataError(fmt::format("{}: unknown audio format '{}' (wav, wav_float, flac, ogg, mp3)",
-                              where, format));
+  throw DataError(
+      fmt::format("{}: unknown audio format '{}' (wav, wav_float, flac, ogg, mp3)", where, format));
 }
 
 void write_all(SNDFILE* f, const std::vector<float>& samples, int channels,

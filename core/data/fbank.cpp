@@ -42,7 +42,8 @@ std::vector<double> make_window(const FbankOptions& o, int n) {
     } else if (o.window_type == "hamming") {
       w[i] = 0.54 - 0.46 * std::cos(a * i);
     } else if (o.window_type == "blackman") {
-      w[i] = o.blackman_coeff - 0.5 * std::cos(a * i) + (0.5 - o.blackman_coeff) * std::cos(2 * a * i);
+      w[i] =
+          o.blackman_coeff - 0.5 * std::cos(a * i) + (0.5 - o.blackman_coeff) * std::cos(2 * a * i);
     } else if (o.window_type != "rectangular") {
       throw ConfigError(fmt::format(
           "fbank: unknown window_type '{}' (povey, hanning, hamming, rectangular, blackman)",
@@ -94,7 +95,8 @@ Fbank::Fbank(const FbankOptions& opts) : opts_(opts) {
     MelBin& mb = mel_[b];
     mb.first = -1;
     for (int k = 0; k < num_fft_bins; ++k) {
-      const float up = (mel[k] - left) / (center - left), down = (right - mel[k]) / (right - center);
+      const float up = (mel[k] - left) / (center - left),
+                  down = (right - mel[k]) / (right - center);
       const float v = std::max(0.0f, std::min(up, down));
       if (v > 0) {
         if (mb.first < 0) mb.first = k;

@@ -111,8 +111,8 @@ NpyArray decode_npy(const uint8_t* data, size_t size, const std::string& where) 
     header_start = 10;
   } else if (major == 2 || major == 3) {
     if (size < 12) throw DataError(fmt::format("{}: truncated .npy header", where));
-    header_len = data[8] | (size_t(data[9]) << 8) | (size_t(data[10]) << 16) |
-                 (size_t(data[11]) << 24);
+    header_len =
+        data[8] | (size_t(data[9]) << 8) | (size_t(data[10]) << 16) | (size_t(data[11]) << 24);
     header_start = 12;
   } else {
     throw DataError(fmt::format("{}: unsupported .npy version {}.{}", where, major, data[7]));
@@ -125,8 +125,8 @@ NpyArray decode_npy(const uint8_t* data, size_t size, const std::string& where) 
   std::string fortran = dict_value(header, "fortran_order", where);
   std::vector<int64_t> shape = parse_shape(dict_value(header, "shape", where), where);
   if (fortran != "False") {
-    throw DataError(fmt::format("{}: Fortran-order .npy arrays are not supported (fortran_order={})",
-                                where, fortran));
+    throw DataError(fmt::format(
+        "{}: Fortran-order .npy arrays are not supported (fortran_order={})", where, fortran));
   }
   if (descr.size() < 5 || (descr.front() != '\'' && descr.front() != '"')) {
     throw DataError(fmt::format("{}: unsupported .npy dtype {}", where, descr));
@@ -136,7 +136,8 @@ NpyArray decode_npy(const uint8_t* data, size_t size, const std::string& where) 
   std::string kind = d.substr(1);
   bool one_byte = kind == "i1" || kind == "u1" || kind == "b1";
   if (order != '<' && order != '|' && !(order == '>' && one_byte)) {
-    throw DataError(fmt::format("{}: unsupported .npy dtype '{}' (big-endian or unknown)", where, d));
+    throw DataError(
+        fmt::format("{}: unsupported .npy dtype '{}' (big-endian or unknown)", where, d));
   }
   size_t n = 1;
   for (int64_t s : shape) n *= size_t(s);
@@ -147,8 +148,9 @@ NpyArray decode_npy(const uint8_t* data, size_t size, const std::string& where) 
   out.data.resize(n);
   auto need = [&](size_t bytes) {
     if (offset + n * bytes > size) {
-      throw DataError(fmt::format("{}: truncated .npy data ({} bytes for shape of {} values, need {})",
-                                  where, size - offset, n, n * bytes));
+      throw DataError(
+          fmt::format("{}: truncated .npy data ({} bytes for shape of {} values, need {})", where,
+                      size - offset, n, n * bytes));
     }
   };
   const uint8_t* p = data + offset;
@@ -186,7 +188,8 @@ NpyArray decode_npy(const uint8_t* data, size_t size, const std::string& where) 
 NpyArray read_npy_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(fmt::format("{}: cannot open .npy file", path));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
   return decode_npy(bytes.data(), bytes.size(), path);
 }
 

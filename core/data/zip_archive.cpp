@@ -72,7 +72,8 @@ std::vector<ZipEntry> list_zip(const std::string& path) {
       break;
     }
   }
-  if (eocd < 0) throw DataError(fmt::format("{}: not a zip archive (no end of central directory)", path));
+  if (eocd < 0)
+    throw DataError(fmt::format("{}: not a zip archive (no end of central directory)", path));
   const uint8_t* e = &tail[eocd];
   uint64_t count = le(e + 10, 2), cd_size = le(e + 12, 4), cd_offset = le(e + 16, 4);
   uint64_t eocd_pos = file_size - tail_n + uint64_t(eocd);
@@ -83,7 +84,8 @@ std::vector<ZipEntry> list_zip(const std::string& path) {
       if (le(z.data(), 4) != kZip64EocdSig) {
         throw DataError(fmt::format("{}: bad ZIP64 end of central directory", path));
       }
-      count = le(z.data() + 32, 8), cd_size = le(z.data() + 40, 8), cd_offset = le(z.data() + 48, 8);
+      count = le(z.data() + 32, 8), cd_size = le(z.data() + 40, 8),
+      cd_offset = le(z.data() + 48, 8);
     }
   }
   std::vector<uint8_t> cd = read_at(in, cd_offset, cd_size, file_size, path);
@@ -188,10 +190,10 @@ ZipEntry ZipWriter::add(const std::string& name, const uint8_t* data, size_t siz
   Record r{name, crc32(data, size), size, pos_};
   std::vector<uint8_t> h;
   put(h, kLocalSig, 4);
-  put(h, 20, 2);  // version needed
-  put(h, 0, 2);   // flags
-  put(h, 0, 2);   // method: stored
-  put(h, 0, 2);   // time
+  put(h, 20, 2);    // version needed
+  put(h, 0, 2);     // flags
+  put(h, 0, 2);     // method: stored
+  put(h, 0, 2);     // time
   put(h, 0x21, 2);  // date: 1980-01-01
   put(h, r.crc, 4);
   put(h, size, 4);

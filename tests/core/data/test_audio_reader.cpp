@@ -1,8 +1,8 @@
 // Audio reading: every container libsndfile decodes, zip byte ranges, mono downmix, soxr
 // resampling (checked against the sox golden) and clear errors naming the file.
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -63,7 +63,8 @@ bool have_sox() { return std::system("sox --version >/dev/null 2>&1") == 0; }
 
 }  // namespace
 
-TEST_CASE("audio: every format at 48 kHz stereo decodes, mixes down and resamples", "[unit][audio]") {
+TEST_CASE("audio: every format at 48 kHz stereo decodes, mixes down and resamples",
+          "[unit][audio]") {
   TempDir dir;
   const std::string src = dir / "tone.wav";
   write_tone(src, "wav", 48000, 1.0, 440.0);
@@ -117,12 +118,14 @@ TEST_CASE("audio: zip byte ranges are decoded from memory", "[unit][audio][zip]"
   std::vector<ZipEntry> entries;
   {
     ZipWriter w(dir / "audio.zip");
-    for (const char* n : {"a.flac", "b.wav", "c.ogg", "d.mp3"}) entries.push_back(w.add(n, bytes(dir / n)));
+    for (const char* n : {"a.flac", "b.wav", "c.ogg", "d.mp3"})
+      entries.push_back(w.add(n, bytes(dir / n)));
   }
   const size_t expect_len[] = {8000, 4000, 4000, 8000};
   const double expect_freq[] = {300, 1000, 500, 500};
   for (size_t i = 0; i < entries.size(); ++i) {
-    std::string spec = fmt::format("{}:{}:{}", dir / "audio.zip", entries[i].offset, entries[i].size);
+    std::string spec =
+        fmt::format("{}:{}:{}", dir / "audio.zip", entries[i].offset, entries[i].size);
     INFO(spec);
     Audio a = read_audio(spec, 16000);
     CHECK(a.samples.size() == expect_len[i]);
@@ -152,7 +155,8 @@ TEST_CASE("audio: bad input throws DataError naming the file", "[unit][audio]") 
   auto truncate_copy = [&](const std::string& from, const std::string& to, size_t keep) {
     std::ifstream in(dir / from, std::ios::binary);
     std::vector<char> b{std::istreambuf_iterator<char>(in), {}};
-    std::ofstream(dir / to, std::ios::binary).write(b.data(), std::streamsize(std::min(keep, b.size())));
+    std::ofstream(dir / to, std::ios::binary)
+        .write(b.data(), std::streamsize(std::min(keep, b.size())));
   };
   truncate_copy("ok.wav", "short.wav", 20000);
   truncate_copy("ok.flac", "short.flac", 3000);

@@ -7,11 +7,10 @@
 // with 80 bins at 16 kHz. fbank_extra holds torchaudio run in float64 (its float32 run is up to
 // ~4e-3 off in near-silent frames; ours stays within 4e-4 of float64).
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
@@ -28,8 +27,12 @@ namespace {
 FbankOptions options_from_json(const nlohmann::json& j) {
   FbankOptions o;
   o.num_mel_bins = 80;
-  auto num = [&](const char* k, double& v) { if (j.contains(k)) v = j[k].get<double>(); };
-  auto flag = [&](const char* k, bool& v) { if (j.contains(k)) v = j[k].get<bool>(); };
+  auto num = [&](const char* k, double& v) {
+    if (j.contains(k)) v = j[k].get<double>();
+  };
+  auto flag = [&](const char* k, bool& v) {
+    if (j.contains(k)) v = j[k].get<bool>();
+  };
   if (j.contains("num_mel_bins")) o.num_mel_bins = j["num_mel_bins"].get<int>();
   num("frame_length", o.frame_length_ms);
   num("frame_shift", o.frame_shift_ms);
@@ -61,7 +64,8 @@ bool fbank_input(const SafeTensorsFile& st, const std::string& name, const nlohm
     return true;
   }
   for (auto [suffix, scale] : {std::pair<const char*, float>{".pcm_int16", 1.0f},
-                               {".waveform", 1.0f}, {".waveform_16k_sox", 32768.0f}}) {
+                               {".waveform", 1.0f},
+                               {".waveform_16k_sox", 32768.0f}}) {
     if (st.contains(name + suffix)) {
       x = st.get(name + suffix).to_float();
       for (float& v : x) v *= scale;
@@ -91,7 +95,8 @@ void check_fixture_dir(const std::string& subdir, bool required) {
       std::vector<float> x;
       if (!fbank_input(st, name, inputs, x)) continue;
       INFO(path << " : " << name);
-      FbankOptions o = options_from_json(opts.contains(name) ? opts[name] : nlohmann::json::object());
+      FbankOptions o =
+          options_from_json(opts.contains(name) ? opts[name] : nlohmann::json::object());
       if (o.dither != 0) o.dither = 0;  // fixtures with dither store dither 0; never random
       Fbank fb(o);
       int64_t frames = 0;
@@ -102,9 +107,11 @@ void check_fixture_dir(const std::string& subdir, bool required) {
       REQUIRE(fb.dim() == ref.shape[1]);
       std::vector<float> r = ref.to_float();
       double max_err = 0;
-      for (size_t i = 0; i < r.size(); ++i) max_err = std::max(max_err, double(std::fabs(y[i] - r[i])));
+      for (size_t i = 0; i < r.size(); ++i)
+        max_err = std::max(max_err, double(std::fabs(y[i] - r[i])));
       INFO("max abs error " << max_err);
-      if (std::getenv("TRELLIS_FBANK_VERBOSE")) std::fprintf(stderr, "%s %s max abs %g\n", path.c_str(), name.c_str(), max_err);
+      if (std::getenv("TRELLIS_FBANK_VERBOSE"))
+        std::fprintf(stderr, "%s %s max abs %g\n", path.c_str(), name.c_str(), max_err);
       CHECK(max_err <= atol);
       ++checked;
     }
@@ -114,7 +121,8 @@ void check_fixture_dir(const std::string& subdir, bool required) {
 
 }  // namespace
 
-TEST_CASE("fbank: matches torchaudio kaldi fbank on fairseq prep goldens", "[unit][fbank][golden]") {
+TEST_CASE("fbank: matches torchaudio kaldi fbank on fairseq prep goldens",
+          "[unit][fbank][golden]") {
   check_fixture_dir("fbank", true);
 }
 

@@ -1,6 +1,5 @@
 // .npy encode/decode and stored zip archives (fairseq's `fbank80.zip:OFFSET:LENGTH`).
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +15,8 @@ using namespace trellis;
 namespace {
 
 fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("trellis_test_" + name + "_" + std::to_string(::getpid()));
+  fs::path d =
+      fs::temp_directory_path() / ("trellis_test_" + name + "_" + std::to_string(::getpid()));
   fs::create_directories(d);
   return d;
 }
@@ -50,8 +50,8 @@ TEST_CASE("npy: encode_npy_f32 writes np.save's exact header", "[unit][npy]") {
 TEST_CASE("npy: decode converts f8/f2/i2 and rejects malformed input", "[unit][npy]") {
   auto make = [](const std::string& descr, const std::string& shape, const std::string& fortran,
                  const std::vector<uint8_t>& payload) {
-    std::string h = "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " +
-                    shape + ", }";
+    std::string h =
+        "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
     h.append((64 - (10 + h.size() + 1) % 64) % 64, ' ');
     h += '\n';
     std::vector<uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, uint8_t(h.size()), 0};
