@@ -58,13 +58,19 @@ std::map<std::string, at::Tensor> Model::state_dict() const {
   return sd;
 }
 
-std::vector<std::string> Model::default_ignored_keys() {
+int64_t Model::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : parameters(true)) n += p.numel();
+  return n;
+}
+
+std::vector<std::string> Model::ignored_keys() const {
   return {"embed_positions._float_tensor", "decoder.version", "encoder.version",
           "positional_encoding.pe", "embed_positions.weights"};
 }
 
-void Model::load_state_dict(const std::map<std::string, at::Tensor>& sd, bool strict,
-                            const std::vector<std::string>& ignore) {
+void Model::load_state_dict(const std::map<std::string, at::Tensor>& sd, bool strict) {
+  const auto ignore = ignored_keys();
   auto ignored = [&](const std::string& key) {
     for (const auto& s : ignore) {
       if (key.size() >= s.size() && key.compare(key.size() - s.size(), s.size(), s) == 0) {

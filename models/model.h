@@ -76,13 +76,14 @@ class Model : public torch::nn::Module {
 
   // Every parameter and buffer under its fairseq key.
   std::map<std::string, at::Tensor> state_dict() const;
-  // Copies `sd` into the parameters/buffers by key. Keys of `sd` ending in one of `ignore`
-  // suffixes are skipped (e.g. "embed_positions._float_tensor"); with strict, a missing or
-  // unexpected key or a shape mismatch throws CheckpointError naming it.
-  void load_state_dict(const std::map<std::string, at::Tensor>& sd, bool strict = true,
-                       const std::vector<std::string>& ignore = default_ignored_keys());
-  // Buffers fairseq/FBK checkpoints carry that hold no information here.
-  static std::vector<std::string> default_ignored_keys();
+  // Copies `sd` into the parameters/buffers by key. Keys of `sd` ending in one of
+  // ignored_keys() are skipped (e.g. "embed_positions._float_tensor"); a shape mismatch throws
+  // CheckpointError naming the key, and so does, with strict, a missing or unexpected key.
+  void load_state_dict(const std::map<std::string, at::Tensor>& sd, bool strict = true);
+  // Key suffixes fairseq/FBK checkpoints carry that hold no information here.
+  virtual std::vector<std::string> ignored_keys() const;
+  // Number of parameter elements (what fairseq logs as "num. model params").
+  int64_t num_parameters() const;
 };
 
 using ModelRegistry = Registry<Model, const ModelContext&>;

@@ -1,0 +1,47 @@
+#pragma once
+// FBK-fairseq's ConformerEncoder (spec/models.md 1.2, 1.7; keys encoder.*).
+//
+//   x, L = subsample(feats, lengths); x = sqrt(D) x (1 without scaling); dropout
+//   for l = 1..N: x = conformer_layers[l-1](x, pad)
+//     if CTC and l == ctc_encoder_layer: ctc = ctc_fc(x) (logits, pre-compression lengths L);
+//       with a strategy: x, L = ctc_compress(x, ctc, L); pad recomputed
+// No positional embedding (positions live in the relative attention), no final LayerNorm.
+
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
+
+#include "models/conformer/conformer_options.h"
+#include "models/conformer/ctc_compress.h"
+#include "models/model.h"
+#include "models/modules/conv1d_subsampler.h"
+
+namespace trellis {
+
+class ConformerEncoderImpl : public torch::nn::Module {
+ public:
+  // ctc_vocab: size of the CTC head's vocabulary (0 = no CTC head).
+  ConformerEncoderImpl(const ConformerOptions& o, int64_t input_dim, int64_t ctc_vocab);
+  // src: (B, T, F*C) float; lengths: (B) int64 -> EncoderOut (time-major outputs)
+  EncoderOut forward(const at::Tensor& src, const at::Tensor& lengths,
+                     bool return_all_hiddens = false);
+  bool has_ctc() const { return !ctc_fc_.is_empty(); }
+  int64_t ctc_layer() const { return ctc_layer_; }
+
+ private:
+  // x: (T, B, D); pad: (B, T) bool -> (T, B, D), recomputed in backward when checkpointing
+  at::Tensor run_layer(size_t i, const at::Tensor& x, const at::Tensor& pad);
+
+  ConformerOptions o_;
+  int64_t ctc_layer_ = 0;
+  CtcCompressConfig compress_;
+  Conv1dSubsampler subsample_{nullptr};
+  torch::nn::ModuleList conformer_layers_;
+  torch::nn::Linear ctc_fc_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+};
+TORCH_MODULE(ConformerEncoder);
+
+}  // namespace trellis
