@@ -20,7 +20,7 @@ struct OnecycleOptions {
   template <class V>
   void visit(V& v) {
     v.field("total_num_update", total_num_update,
-            "updates in the cycle (default: --max-update)");
+            "updates in the cycle (None: --max-update)");
     v.field("pct_start", pct_start, "fraction of the cycle spent increasing the LR");
     v.field("anneal_strategy", anneal_strategy, "annealing curve").choices({"cos", "linear"});
     v.field("div_factor", div_factor, "initial LR = --lr / div_factor");

@@ -21,7 +21,7 @@ struct PolynomialDecayOptions {
     v.field("end_learning_rate", end_learning_rate, "learning rate to decay to");
     v.field("power", power, "decay exponent");
     v.field("total_num_update", total_num_update,
-            "updates over which to decay the learning rate (default: --max-update)");
+            "updates over which to decay the learning rate (None: --max-update)");
   }
   void validate() const;
 };
