@@ -1,0 +1,160 @@
+// Presets of the conformer family: registered names, parameter counts equal to the spec's
+// formulas (spec/models.md 1.5, 1.6; fairseq-compat.md 4.2), encoder-only CTC variant.
+#include <catch2/catch.hpp>
+
+#include "conformer_test_utils.h"
+#include "models/conformer/conformer_ctc.h"
+
+using namespace trellis;
+
+namespace {
+
+// FBK conformer layer (spec/models.md 1.5), FF expansion e, kernel K
+int64_t fbk_layer_params(int64_t D, int64_t e, int64_t K) {
+  int64_t ff = 2 * D + (D * e * D + e * D) + (e * D * D + D);
+  int64_t mhsa = 2 * D + 4 * (D * D + D) + D * D + 2 * D;
+  int64_t conv = 2 * D + (2 * D * D + 2 * D) + D * K + 2 * D + (D * D + D);
+  return 2 * ff + mhsa + conv + 2 * D;
+}
+
+int64_t subsampler_params(int64_t F, int64_t C, int64_t D, const std::vector<int64_t>& ks) {
+  int64_t n = 0, in = F;
+  for (size_t i = 0; i < ks.size(); ++i) {
+    int64_t out = i + 1 < ks.size() ? C : 2 * D;
+    n += out * in * ks[i] + out;
+    in = out / 2;
+  }
+  return n;
+}
+
+int64_t decoder_params(int64_t V, int64_t D, int64_t f, int64_t L, bool tied) {
+  return V * D + L * (8 * (D * D + D) + 2 * D * f + f + D + 6 * D) + 2 * D + (tied ? 0 : V * D);
+}
+
+std::unique_ptr<Model> build(const std::string& arch, const ModelContext& ctx,
+                             ConformerOptions* out = nullptr) {
+  auto opts = arch_registry().make_options(arch);
+  if (out) *out = opts.as<ConformerOptions>();
+  return model_registry().create(arch_registry().info(arch).target, opts, ctx);
+}
+
+}  // namespace
+
+TEST_CASE("conformer presets: parameter counts follow the spec", "[unit][conformer][slow]") {
+  ModelContext ctx;
+  ctx.src_vocab_size = 8001;
+  ctx.tgt_vocab_size = 8000;
+  ctx.ctc_enabled = true;
+  for (std::string arch : {"conformer", "conformer_s", "s2t_conformer"}) {
+    ConformerOptions o;
+    auto model = build(arch, ctx, &o);
+    const int64_t D = o.encoder_embed_dim;
+    int64_t want = subsampler_params(80, o.conv_channels, D, o.conv_kernel_sizes) +
+                   o.encoder_layers * fbk_layer_params(D, o.feed_forward_expansion_factor,
+                                                       o.conformer_conv_kernel_size) +
+                   (D + 1) * ctx.src_vocab_size +
+                   decoder_params(ctx.tgt_vocab_size, o.decoder_embed_dim,
+                                  o.decoder_ffn_embed_dim, o.decoder_layers, false);
+    INFO(arch);
+    CHECK(model->num_parameters() == want);
+    if (arch == "conformer") {  // the literal numbers of fairseq-compat.md 4.2
+      CHECK(subsampler_params(80, 1024, 512, {5, 5}) == 3033088);
+      CHECK(fbk_layer_params(512, 4, 31) == 6323200);
+      CHECK(model->num_parameters() == 104136704 + 1024 * 8000 + 513 * 8001);
+    }
+  }
+}
+
+TEST_CASE("conformer presets: sizes and registered names", "[unit][conformer]") {
+  for (std::string arch : {"conformer", "conformer_s", "conformer_m", "conformer_l",
+                           "s2t_conformer", "conformer_ctc", "conformer_ctc_s"}) {
+    REQUIRE(arch_registry().contains(arch));
+  }
+  auto s = arch_registry().make_options("conformer_s").as<ConformerOptions>();
+  CHECK(s.encoder_embed_dim == 256);
+  CHECK(s.encoder_attention_heads == 4);
+  CHECK(s.decoder_embed_dim == 256);
+  auto up = arch_registry().make_options("s2t_conformer").as<ConformerOptions>();
+  CHECK(up.encoder_layers == 16);
+  CHECK(up.decoder_attention_heads == 8);
+  auto l = arch_registry().make_options("conformer_l").as<ConformerOptions>();
+  CHECK(l.encoder_embed_dim == 1024);
+  CHECK(l.decoder_ffn_embed_dim == 4096);
+  CHECK(l.dropout == 0.2);
+}
+
+TEST_CASE("conformer options: invalid values are configuration errors", "[unit][conformer]") {
+  ConformerOptions o;
+  o.ctc_encoder_layer = 13;
+  CHECK_THROWS_AS(o.validate(), ConfigError);
+  o = ConformerOptions();
+  o.conformer_conv_kernel_size = 30;
+  CHECK_THROWS_AS(o.validate(), ConfigError);
+  o = ConformerOptions();
+  o.conv_expansion_factor = 4;
+  CHECK_THROWS_AS(o.validate(), ConfigError);
+}
+
+namespace {
+
+ConformerOptions tiny_options() {
+  ConformerOptions o;
+  o.input_feat_per_channel = 8;
+  o.conv_channels = 16;
+  o.encoder_embed_dim = o.decoder_embed_dim = 16;
+  o.encoder_attention_heads = o.decoder_attention_heads = 2;
+  o.encoder_layers = 2;
+  o.decoder_layers = 1;
+  o.decoder_ffn_embed_dim = 32;
+  o.conformer_conv_kernel_size = 5;
+  return o;
+}
+
+ModelContext tiny_context() {
+  ModelContext ctx;
+  ctx.input_feat_per_channel = 8;
+  ctx.src_vocab_size = 7;
+  ctx.tgt_vocab_size = 9;
+  ctx.ctc_enabled = true;
+  return ctx;
+}
+
+}  // namespace
+
+TEST_CASE("conformer_ctc: encoder-only CTC logits", "[unit][conformer]") {
+  auto ctx = tiny_context();
+  ConformerCtcModel model(tiny_options(), ctx);
+  model.eval();
+  auto src = torch::randn({2, 23, 8});
+  auto lengths = torch::tensor({23, 17}, torch::kLong);
+  auto out = model.forward(src, lengths, at::Tensor());
+  CHECK(out.logits.sizes() == std::vector<int64_t>{6, 2, ctx.tgt_vocab_size});
+  CHECK(torch::equal(out.encoder.ctc_lengths, torch::tensor({6, 5}, torch::kLong)));
+  CHECK_FALSE(model.has_decoder());
+}
+
+TEST_CASE("conformer: --checkpoint-activations gives the same gradients", "[unit][conformer]") {
+  auto ctx = tiny_context();
+  auto grads = [&](bool ckpt) {
+    auto o = tiny_options();
+    o.checkpoint_activations = ckpt;
+    torch::manual_seed(7);
+    ConformerModel model(o, ctx);
+    model.train();
+    torch::manual_seed(11);
+    auto src = torch::randn({2, 23, 8});
+    auto lengths = torch::tensor({23, 17}, torch::kLong);
+    auto prev = torch::tensor({{2, 4, 5}, {2, 6, 1}}, torch::kLong);
+    auto out = model.forward(src, lengths, prev);
+    (out.logits.sum() + out.encoder.ctc_logits.pow(2).sum()).backward();
+    std::map<std::string, at::Tensor> g;
+    for (const auto& p : model.named_parameters()) g[p.key()] = p.value().grad().clone();
+    return g;
+  };
+  auto plain = grads(false), ckpt = grads(true);
+  REQUIRE(plain.size() == ckpt.size());
+  for (const auto& [k, v] : plain) {
+    INFO(k);
+    CHECK(torch::allclose(v, ckpt.at(k), 1e-5, 1e-6));
+  }
+}
