@@ -18,8 +18,9 @@ void AdamOptions::validate() const {
                 weight_decay);
 }
 
-Adam::Adam(const AdamOptions& options, std::vector<at::Tensor> params, const OptimizerContext& ctx)
-    : Optimizer(std::move(params), ctx.lr), options_(options) {
+Adam::Adam(const AdamOptions& options, std::vector<at::Tensor> params, const OptimizerContext& ctx,
+           Variant variant)
+    : Optimizer(std::move(params), ctx.lr), options_(options), variant_(variant) {
   options_.validate();
   betas_[0] = options_.adam_betas[0];
   betas_[1] = options_.adam_betas[1];
@@ -31,7 +32,8 @@ void Adam::step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     at::Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
-    TRELLIS_CHECK(!p.grad().is_sparse(), ConfigError, "adam does not support sparse gradients");
+    TRELLIS_CHECK(!p.grad().is_sparse(), ConfigError, "{} does not support sparse gradients",
+                  variant_ == Variant::kFairseq ? "adam" : "adamw");
     at::Tensor grad = p.grad().to(at::kFloat);
     at::Tensor p32 = p.scalar_type() == at::kFloat ? p : p.to(at::kFloat);
     auto& st = state_[i];
@@ -45,14 +47,25 @@ void Adam::step() {
     st["step"].add_(1);
     const auto t = static_cast<double>(st["step"].item<int64_t>());
 
-    exp_avg.mul_(beta1).add_(grad, 1 - beta1);
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-    at::Tensor denom = exp_avg_sq.sqrt().add_(options_.adam_eps);
     const double bias_correction1 = 1 - std::pow(beta1, t);
     const double bias_correction2 = 1 - std::pow(beta2, t);
-    const double step_size = lr_ * std::sqrt(bias_correction2) / bias_correction1;
-    if (options_.weight_decay != 0) p32.add_(p32, -options_.weight_decay * lr_);
-    p32.addcdiv_(exp_avg, denom, -step_size);
+    if (variant_ == Variant::kTorchAdamW) {
+      // torch.optim.AdamW: decay first, eps added after the second-moment bias correction.
+      p32.mul_(1 - lr_ * options_.weight_decay);
+      exp_avg.mul_(beta1).add_(grad, 1 - beta1);
+      exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+      at::Tensor denom =
+          (exp_avg_sq.sqrt() / std::sqrt(bias_correction2)).add_(options_.adam_eps);
+      p32.addcdiv_(exp_avg, denom, -lr_ / bias_correction1);
+    } else {
+      // fairseq: eps added before the bias correction, which goes into the step size.
+      exp_avg.mul_(beta1).add_(grad, 1 - beta1);
+      exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+      at::Tensor denom = exp_avg_sq.sqrt().add_(options_.adam_eps);
+      const double step_size = lr_ * std::sqrt(bias_correction2) / bias_correction1;
+      if (options_.weight_decay != 0) p32.add_(p32, -options_.weight_decay * lr_);
+      p32.addcdiv_(exp_avg, denom, -step_size);
+    }
     if (!p32.is_same(p)) p.copy_(p32);
   }
 }

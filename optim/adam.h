@@ -32,7 +32,11 @@ struct AdamOptions {
 // State per parameter: step (int64 scalar), exp_avg, exp_avg_sq (float32, parameter's shape).
 class Adam : public Optimizer {
  public:
-  Adam(const AdamOptions& options, std::vector<at::Tensor> params, const OptimizerContext& ctx);
+  // Where eps and the bias corrections go; AdamW (optim/adamw.h) is the torch variant.
+  enum class Variant { kFairseq, kTorchAdamW };
+
+  Adam(const AdamOptions& options, std::vector<at::Tensor> params, const OptimizerContext& ctx,
+       Variant variant = Variant::kFairseq);
   void step() override;
   std::optional<double> momentum() const override { return betas_[0]; }
   void set_momentum(double value) override { betas_[0] = value; }
@@ -44,6 +48,7 @@ class Adam : public Optimizer {
 
  private:
   AdamOptions options_;
+  Variant variant_;
   double betas_[2];
 };
 

@@ -1,10 +1,11 @@
 #pragma once
 // --optimizer adamw (torch.optim.AdamW semantics, PyTorch 1.13).
 
-#include "optim/optimizer.h"
+#include "optim/adam.h"
 
 namespace trellis {
 
+// The flags of adam (without --use-old-adam), with torch's default weight decay 0.01.
 struct AdamWOptions {
   std::vector<double> adam_betas = {0.9, 0.999};
   double adam_eps = 1e-8;
@@ -16,7 +17,8 @@ struct AdamWOptions {
     v.field("adam_eps", adam_eps, "epsilon for the AdamW optimizer");
     v.field("weight_decay", weight_decay, "decoupled weight decay (p *= 1 - lr * wd)");
   }
-  void validate() const;
+  AdamOptions as_adam() const { return AdamOptions{adam_betas, adam_eps, weight_decay, false}; }
+  void validate() const { as_adam().validate(); }
 };
 
 // torch.optim.AdamW (amsgrad off). Per parameter with gradient g, step t, lr, (b1, b2), eps, wd:
@@ -25,21 +27,10 @@ struct AdamWOptions {
 //   denom = sqrt(v) / sqrt(1 - b2^t) + eps
 //   p = p - (lr / (1 - b1^t)) * m / denom
 // State per parameter: step (int64 scalar), exp_avg, exp_avg_sq (float32, parameter's shape).
-class AdamW : public Optimizer {
+class AdamW : public Adam {
  public:
-  AdamW(const AdamWOptions& options, std::vector<at::Tensor> params, const OptimizerContext& ctx);
-  void step() override;
-  std::optional<double> momentum() const override { return betas_[0]; }
-  void set_momentum(double value) override { betas_[0] = value; }
-
- protected:
-  std::vector<StateSpec> state_names() const override {
-    return {{"step", false}, {"exp_avg", true}, {"exp_avg_sq", true}};
-  }
-
- private:
-  AdamWOptions options_;
-  double betas_[2];
+  AdamW(const AdamWOptions& options, std::vector<at::Tensor> params, const OptimizerContext& ctx)
+      : Adam(options.as_adam(), std::move(params), ctx, Variant::kTorchAdamW) {}
 };
 
 }  // namespace trellis
