@@ -1,20 +1,108 @@
 #pragma once
-// Criteria (--criterion): turn a model's output on a batch into a loss and summable stats.
-// The interface grows with the training issue; the registry exists so that --criterion parses,
-// --help lists the names and plugins can add criteria.
+// Criteria (--criterion): turn a model's output on a batch into a summed loss and summable stats
+// (fairseq's FairseqCriterion; spec/fairseq-compat.md 3). Built-ins (docs/criteria.md):
+// label_smoothed_cross_entropy, ctc, ctc_multi_loss.
+//
+// Protocol, per micro-batch:
+//   LossOutput out = criterion.forward(net, targets);   // loss: SUM over the batch
+//   trainer: backward(out.loss); gradients are divided by the update's summed sample_size;
+//   stats of every micro-batch, worker and log window are summed key by key, then
+//   criterion.reduce_metrics(summed) gives what fairseq logs (loss in base 2, ppl, wer, ...).
+// Stats are always sums or counts (never means), so summing them is the only aggregation.
 
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/progress.h"
 #include "core/registry.h"
 
 namespace trellis {
 
+class Dictionary;
+
+// What a model produced on a batch (filled by the trainer from ModelOutput).
+struct NetOutput {
+  at::Tensor decoder_logits;  // (B, L, V_tgt) float, batch-first; undefined for CTC-only models
+  at::Tensor ctc_logits;      // (T, B, V_src) float, time-major (CTC layer, before compression)
+  at::Tensor ctc_lengths;     // (B) int64, valid frames of ctc_logits
+};
+
+// The reference side of a batch (filled by the trainer from the task's batch).
+struct CriterionTargets {
+  at::Tensor target;              // (B, L) int64, right-padded with pad, eos last
+  at::Tensor target_lengths;      // (B) int64, tokens per row including eos (and a lang tag)
+  at::Tensor transcript;          // (B, S) int64 source transcript (ctc_multi_loss), pad/eos
+  at::Tensor transcript_lengths;  // (B) int64, including eos
+  int64_t ntokens = -1;           // fairseq's sample["ntokens"]; -1 = sum of target_lengths
+  int64_t nsentences = -1;        // -1 = B
+};
+
+struct LossOutput {
+  at::Tensor loss;           // () float, summed over the batch, differentiable
+  double sample_size = 0.0;  // the gradient denominator's share of this batch
+  std::map<std::string, double> stats;  // summable: loss, nll_loss, ntokens, nsentences, ...
+};
+
+using StatSums = std::map<std::string, double>;
+
+// What a criterion needs besides its own options.
+struct CriterionContext {
+  int64_t pad = 1;    // padding index (fairseq dictionaries: 1 in source and target alike)
+  int64_t eos = 2;    // end-of-sentence index (2)
+  int64_t blank = 0;  // CTC blank: "<ctc_blank>" of the source dictionary (ctc_multi_loss), or
+                      // the task's blank symbol (fairseq's audio tasks: "<s>" = 0)
+  bool sentence_avg = false;  // --sentence-avg: sample_size = sentences instead of tokens
+  // Dictionary of the CTC units, for the word-level WER of `ctc` in validation; null = no WER
+  // (unit error rate only). Not owned; must outlive the criterion.
+  const Dictionary* ctc_dictionary = nullptr;
+  // Resolved options of the component named by --underlying-criterion (the parser's Config
+  // group "underlying_criterion"); null = that criterion's defaults. Not owned.
+  const AnyOptions* underlying_options = nullptr;
+};
+
 class Criterion {
  public:
   virtual ~Criterion() = default;
-};
 
-struct CriterionContext {};
+  // net/targets as documented on the structs -> summed loss, sample size, stats.
+  virtual LossOutput forward(const NetOutput& net, const CriterionTargets& targets) = 0;
+  // summed: stats summed over micro-batches/workers -> fairseq's logged values, in its order:
+  // scalars (fairseq's log_scalar, priority 10) then derived values (log_derived, priority 20).
+  Stats reduce_metrics(const StatSums& summed) const;
+  virtual Stats reduce_scalars(const StatSums& summed) const = 0;
+  virtual Stats reduce_derived(const StatSums& summed) const { (void)summed; return {}; }
+
+  // What the model must produce (the task enables the CTC branch from this).
+  virtual bool needs_ctc() const { return false; }
+  virtual bool needs_decoder() const { return true; }
+
+  // fairseq's criterion.train()/eval(): validation-only stats (e.g. WER) run in eval mode.
+  virtual void train(bool on = true) { training_ = on; }
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+ protected:
+  bool training_ = true;
+};
 
 using CriterionRegistry = Registry<Criterion, const CriterionContext&>;
 CriterionRegistry& criterion_registry();
+
+// Helpers shared by the criteria --------------------------------------------------------------
+
+// summed[key], 0 when absent.
+double stat_sum(const StatSums& summed, const std::string& key);
+// num / den / ln 2 (fairseq's base-2 losses); NaN when den is 0.
+double base2(double num, double den);
+// 100 * num / den rounded to 3 decimals (fairseq's accuracy, wer, uer); NaN when den is 0.
+double percent(double num, double den);
+// x: any float tensor -> the same values in float32, or float64 when x is float64.
+at::Tensor at_least_float32(const at::Tensor& x);
+// a, b: unit sequences -> Levenshtein distance (the `editdistance` package's).
+int64_t edit_distance(const std::vector<int64_t>& a, const std::vector<int64_t>& b);
+int64_t edit_distance(const std::vector<std::string>& a, const std::vector<std::string>& b);
 
 }  // namespace trellis

@@ -1,0 +1,138 @@
+#include "criteria/ctc.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/data/dictionary.h"
+
+namespace trellis {
+
+CtcTerms ctc_loss_sum(const at::Tensor& logits, const at::Tensor& input_lengths,
+                      const at::Tensor& tokens, const at::Tensor& target_lengths, int64_t pad,
+                      int64_t eos, int64_t blank, bool zero_infinity) {
+  TRELLIS_CHECK(logits.dim() == 3, Error, "ctc: logits must be (T, B, V), got {} dims",
+                logits.dim());
+  TRELLIS_CHECK(blank >= 0 && blank < logits.size(2), Error,
+                "ctc: blank index {} outside the {} output units", blank, logits.size(2));
+  CtcTerms t;
+  t.lprobs = at::log_softmax(at_least_float32(logits), -1);  // (T, B, V)
+  t.input_lengths = input_lengths.defined()
+                        ? input_lengths.to(at::kLong).cpu()
+                        : at::full({logits.size(1)}, logits.size(0), at::kLong);
+  at::Tensor mask = tokens.ne(pad).logical_and(tokens.ne(eos));  // (B, S)
+  at::Tensor flat = tokens.masked_select(mask);                   // (sum units)
+  t.target_lengths = mask.sum(-1).to(at::kLong).cpu();            // (B)
+  if (target_lengths.defined()) {
+    TRELLIS_CHECK(target_lengths.to(at::kLong).cpu().equal(t.target_lengths), DataError,
+                  "ctc: target lengths disagree with the non-pad, non-eos tokens of the targets");
+  }
+  t.loss = at::ctc_loss(t.lprobs, flat, t.input_lengths, t.target_lengths, blank,
+                        at::Reduction::Sum, zero_infinity);
+  return t;
+}
+
+std::vector<int64_t> ctc_greedy_decode(const at::Tensor& lprobs, int64_t blank) {
+  at::Tensor best = lprobs.argmax(-1).cpu();  // (T)
+  std::vector<int64_t> out;
+  int64_t prev = -1;
+  for (int64_t i = 0; i < best.size(0); ++i) {
+    int64_t u = best[i].item<int64_t>();
+    if (u != prev && u != blank) out.push_back(u);
+    prev = u;
+  }
+  return out;
+}
+
+std::map<std::string, double> ctc_error_counts(const at::Tensor& lprobs,
+                                               const at::Tensor& input_lengths,
+                                               const at::Tensor& tokens,
+                                               const CriterionContext& ctx,
+                                               const std::string& post_process) {
+  at::NoGradGuard no_grad;
+  at::Tensor lp = lprobs.detach().to(at::kFloat).cpu().transpose(0, 1);  // (B, T, V)
+  at::Tensor ref_tokens = tokens.cpu();
+  int64_t c_err = 0, c_len = 0, w_err = 0, w_len = 0;
+  for (int64_t b = 0; b < lp.size(0); ++b) {
+    std::vector<int64_t> ref;
+    at::Tensor row = ref_tokens[b];
+    for (int64_t i = 0; i < row.size(0); ++i) {
+      int64_t u = row[i].item<int64_t>();
+      if (u != ctx.pad && u != ctx.eos) ref.push_back(u);
+    }
+    auto hyp = ctc_greedy_decode(lp[b].slice(0, 0, input_lengths[b].item<int64_t>()), ctx.blank);
+    c_err += edit_distance(hyp, ref);
+    c_len += static_cast<int64_t>(ref.size());
+    if (ctx.ctc_dictionary != nullptr) {
+      const Dictionary& d = *ctx.ctc_dictionary;
+      auto ref_words = split_whitespace(trellis::post_process(d.string(ref), post_process));
+      auto hyp_words = split_whitespace(trellis::post_process(d.string(hyp), post_process));
+      w_err += edit_distance(hyp_words, ref_words);
+      w_len += static_cast<int64_t>(ref_words.size());
+    }
+  }
+  std::map<std::string, double> out{{"c_errors", c_err}, {"c_total", c_len}};
+  if (ctx.ctc_dictionary != nullptr) {
+    out["w_errors"] = w_err;
+    out["wv_errors"] = w_err;
+    out["w_total"] = w_len;
+  }
+  return out;
+}
+
+CtcCriterion::CtcCriterion(const CtcOptions& options, const CriterionContext& ctx)
+    : options_(options), ctx_(ctx) {
+  trellis::post_process("", options_.post_process);  // throws DataError when unknown
+}
+
+LossOutput CtcCriterion::forward(const NetOutput& net, const CriterionTargets& targets) {
+  TRELLIS_CHECK(net.ctc_logits.defined(), Error, "ctc: the model produced no CTC logits");
+  TRELLIS_CHECK(targets.target.defined(), Error, "ctc: no target");
+  CtcTerms t = ctc_loss_sum(net.ctc_logits, net.ctc_lengths, targets.target, at::Tensor(),
+                            ctx_.pad, ctx_.eos, ctx_.blank, options_.zero_infinity);
+  const int64_t B = targets.target.size(0);
+  const int64_t ntokens =
+      targets.ntokens >= 0 ? targets.ntokens : t.target_lengths.sum().item<int64_t>();
+  LossOutput out;
+  out.loss = t.loss;
+  out.sample_size = static_cast<double>(ctx_.sentence_avg ? B : ntokens);
+  out.stats = {{"loss", t.loss.item<double>()},
+               {"ntokens", static_cast<double>(ntokens)},
+               {"nsentences", static_cast<double>(targets.nsentences >= 0 ? targets.nsentences : B)},
+               {"sample_size", out.sample_size}};
+  if (!is_training()) {
+    for (const auto& [k, v] : ctc_error_counts(t.lprobs, t.input_lengths, targets.target, ctx_,
+                                               options_.post_process))
+      out.stats[k] = v;
+  }
+  return out;
+}
+
+Stats CtcCriterion::reduce_scalars(const StatSums& summed) const {
+  const double loss = stat_sum(summed, "loss");
+  const double ntokens = stat_sum(summed, "ntokens");
+  const double sample_size = stat_sum(summed, "sample_size");
+  Stats stats{{"loss", base2(loss, sample_size), 3},
+              {"ntokens", ntokens, -1},
+              {"nsentences", stat_sum(summed, "nsentences"), -1}};
+  if (sample_size != ntokens) stats.push_back({"nll_loss", base2(loss, ntokens), 3});
+  return stats;
+}
+
+Stats CtcCriterion::reduce_derived(const StatSums& summed) const {
+  Stats stats;
+  const double c_total = stat_sum(summed, "c_total");
+  if (c_total > 0) stats.push_back({"uer", percent(stat_sum(summed, "c_errors"), c_total), 3});
+  const double w_total = stat_sum(summed, "w_total");
+  if (w_total > 0) {
+    stats.push_back({"wer", percent(stat_sum(summed, "w_errors"), w_total), 3});
+    stats.push_back({"raw_wer", percent(stat_sum(summed, "wv_errors"), w_total), 3});
+  }
+  return stats;
+}
+
+}  // namespace trellis
+
+TRELLIS_REGISTER(trellis::criterion_registry(), "ctc", trellis::CtcCriterion,
+                 trellis::CtcOptions,
+                 "connectionist temporal classification (fairseq's ctc; WER/UER in validation)");
