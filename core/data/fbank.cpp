@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <random>
@@ -28,6 +29,81 @@ struct FftwFree {
 };
 
 float mel_scale(float f) { return 1127.0f * std::log(1.0f + f / 700.0f); }
+
+// Hot loops, auto-vectorised; on x86-64 GCC also emits an AVX2 clone picked at load time.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define TRELLIS_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TRELLIS_SIMD_CLONES
+#endif
+
+// Sum in double with 8 independent partial sums (vectorisable). x: (n,) float
+TRELLIS_SIMD_CLONES double sum_f64(const float* x, int n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int l = 0; l < 8; ++l) acc[l] += double(x[j + l]);
+  }
+  double s = 0;
+  for (; j < n; ++j) s += x[j];
+  for (double a : acc) s += a;
+  return s;
+}
+
+// Sum of (x - mean)^2 in double, as sum_f64. x: (n,) float
+TRELLIS_SIMD_CLONES double sumsq_f64(const float* x, int n, float mean) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int l = 0; l < 8; ++l) {
+      const float y = x[j + l] - mean;
+      acc[l] += double(y) * double(y);
+    }
+  }
+  double s = 0;
+  for (; j < n; ++j) s += double(x[j] - mean) * double(x[j] - mean);
+  for (double a : acc) s += a;
+  return s;
+}
+
+// y = x - mean; out[j] = (y[j] - pre * y[j-1]) * w[j], y[-1] := y[0]. x, w, out: (n,) float
+TRELLIS_SIMD_CLONES void preemph_window(const float* x, float mean, const float* w, float pre,
+                                        int n, float* out) {
+  out[0] = ((x[0] - mean) - pre * (x[0] - mean)) * w[0];
+  for (int j = 1; j < n; ++j) out[j] = ((x[j] - mean) - pre * (x[j - 1] - mean)) * w[j];
+}
+
+// |X_k|^2 (or |X_k| when !power). spec: (nbins, 2) float interleaved -> out: (nbins,) float
+TRELLIS_SIMD_CLONES void spectrum(const float* spec, int nbins, bool power, float* out) {
+  for (int k = 0; k < nbins; ++k)
+    out[k] = spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1];
+  if (!power) {
+    for (int k = 0; k < nbins; ++k) out[k] = std::sqrt(out[k]);
+  }
+}
+
+// log(max(x, FLT_EPSILON)) for float x, within a few float ulps of logf; vectorisable (no libm).
+// x: (n,) float, in place
+TRELLIS_SIMD_CLONES void log_floor(float* x, int n) {
+  for (int j = 0; j < n; ++j) {
+    int32_t ibits;  // max with FLT_EPSILON on the bit pattern (monotonic for floats >= 0;
+    std::memcpy(&ibits, x + j, 4);  // negative floats are negative ints): an integer max
+    ibits = ibits < 0x34000000 ? 0x34000000 : ibits;  // vectorises, a float compare would not
+    const uint32_t bits = uint32_t(ibits);
+    // v = m * 2^e with m in [sqrt(1/2), sqrt(2)) (musl's logf reduction, branch-free).
+    const uint32_t ix = bits - 0x3f3504f3u;
+    const int32_t e = int32_t(ix) >> 23;
+    const uint32_t mbits = (ix & 0x007fffffu) + 0x3f3504f3u;
+    float m;
+    std::memcpy(&m, &mbits, 4);
+    // log(m) = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.1716: odd series to s^11.
+    const float sf = (m - 1.0f) / (m + 1.0f), s2 = sf * sf;
+    const float lm =
+        2.0f * sf *
+        (1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9 + s2 / 11)))));
+    x[j] = float(e) * 0.693147180559945f + lm;
+  }
+}
 
 // (window_size,) window as torch builds it (periodic=False), in double.
 std::vector<double> make_window(const FbankOptions& o, int n) {
@@ -138,70 +214,54 @@ std::vector<float> Fbank::compute(const float* samples, size_t n, int64_t* num_f
   const int ws = window_size_, nfft = padded_size_, nbins = nfft / 2 + 1;
   std::unique_ptr<float, FftwFree> buf(fftwf_alloc_real(size_t(nfft)));
   std::unique_ptr<fftwf_complex, FftwFree> spec(fftwf_alloc_complex(size_t(nbins)));
-  std::vector<double> frame(static_cast<size_t>(ws));
+  std::vector<float> frame(static_cast<size_t>(ws));
   std::vector<float> power(static_cast<size_t>(nbins));
   std::fill(buf.get(), buf.get() + nfft, 0.0f);
   std::mt19937_64 rng(opts_.seed ^ uint64_t(n));
   std::normal_distribution<double> gauss(0.0, 1.0);
   const double eps = FLT_EPSILON;
-  const double log_floor = opts_.energy_floor > 0 ? std::log(opts_.energy_floor) : -INFINITY;
+  const double log_floor_energy = opts_.energy_floor > 0 ? std::log(opts_.energy_floor) : -INFINITY;
   const int64_t pad = opts_.snip_edges ? 0 : ws / 2 - window_shift_ / 2;
   const int64_t len = int64_t(n);
   const int mel_offset = opts_.use_energy && !opts_.htk_compat ? 1 : 0;
-  const double pre = opts_.preemphasis_coefficient;
+  const float pre = float(opts_.preemphasis_coefficient);
 
   for (int64_t f = 0; f < frames; ++f) {
     const int64_t start = f * window_shift_ - pad;
-    if (start >= 0 && start + ws <= len) {
-      for (int j = 0; j < ws; ++j) frame[j] = samples[start + j];
-    } else {  // Kaldi's edge reflection: ... x1 x0 | x0 x1 ... x_{n-1} | x_{n-1} x_{n-2} ...
+    const float* src = samples + start;   // the frame, read in place when it needs no copy
+    if (start < 0 || start + ws > len) {  // Kaldi's edge reflection: x1 x0 | x0 x1 .. | .. x_{n-1}
       for (int j = 0; j < ws; ++j) {
         int64_t k = start + j;
         while (k < 0 || k >= len) k = k < 0 ? -k - 1 : 2 * len - 1 - k;
         frame[j] = samples[k];
       }
+      src = frame.data();
     }
     if (opts_.dither != 0) {
-      for (double& v : frame) v += gauss(rng) * opts_.dither;
+      if (src != frame.data()) std::memcpy(frame.data(), src, sizeof(float) * size_t(ws));
+      for (float& v : frame) v = float(v + gauss(rng) * opts_.dither);
+      src = frame.data();
     }
-    if (opts_.remove_dc_offset) {
-      double mean = 0;
-      for (double v : frame) mean += v;
-      mean /= ws;
-      for (double& v : frame) v -= mean;
-    }
+    const float mean = opts_.remove_dc_offset ? float(sum_f64(src, ws) / ws) : 0.0f;
     double energy = 0;
-    if (opts_.use_energy && opts_.raw_energy) {
-      for (double v : frame) energy += v * v;
-    }
+    if (opts_.use_energy && opts_.raw_energy) energy = sumsq_f64(src, ws, mean);
     float* x = buf.get();
-    if (pre != 0) {
-      for (int j = ws - 1; j > 0; --j) x[j] = float((frame[j] - pre * frame[j - 1]) * window_[j]);
-      x[0] = float((frame[0] - pre * frame[0]) * window_[0]);
-    } else {
-      for (int j = 0; j < ws; ++j) x[j] = float(frame[j] * window_[j]);
-    }
-    if (opts_.use_energy && !opts_.raw_energy) {
-      for (int j = 0; j < ws; ++j) energy += double(x[j]) * x[j];
-    }
+    preemph_window(src, mean, window_.data(), pre, ws, x);
+    if (opts_.use_energy && !opts_.raw_energy) energy = sumsq_f64(x, ws, 0.0f);
     fftwf_execute_dft_r2c(static_cast<fftwf_plan>(plan_), x, spec.get());
-    const fftwf_complex* s = spec.get();
-    if (opts_.use_power) {
-      for (int k = 0; k < nbins; ++k) power[k] = s[k][0] * s[k][0] + s[k][1] * s[k][1];
-    } else {
-      for (int k = 0; k < nbins; ++k) power[k] = std::sqrt(s[k][0] * s[k][0] + s[k][1] * s[k][1]);
-    }
-    float* row = out.data() + f * d;
+    spectrum(&spec.get()[0][0], nbins, opts_.use_power, power.data());
+    float* row = out.data() + f * d + mel_offset;
     for (size_t b = 0; b < mel_.size(); ++b) {
       const MelBin& mb = mel_[b];
       const float* p = power.data() + mb.first;
       float acc = 0;
       for (size_t i = 0; i < mb.weights.size(); ++i) acc += p[i] * mb.weights[i];
-      row[mel_offset + b] = opts_.use_log_fbank ? float(std::log(std::max(double(acc), eps))) : acc;
+      row[b] = acc;
     }
+    if (opts_.use_log_fbank) log_floor(row, int(mel_.size()));
     if (opts_.use_energy) {
-      const double e = std::max(std::log(std::max(energy, eps)), log_floor);
-      row[opts_.htk_compat ? d - 1 : 0] = float(e);
+      const double e = std::max(std::log(std::max(energy, eps)), log_floor_energy);
+      out[size_t(f * d + (opts_.htk_compat ? d - 1 : 0))] = float(e);
     }
   }
   if (opts_.subtract_mean) {
