@@ -1,0 +1,82 @@
+#include "models/conformer/up_conformer_layer.h"
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+
+namespace trellis {
+
+namespace nn = torch::nn;
+
+UpFeedForwardImpl::UpFeedForwardImpl(int64_t dim, int64_t ffn, double dropout) {
+  layer_norm_ = register_module("layer_norm", nn::LayerNorm(nn::LayerNormOptions({dim})));
+  w_1_ = register_module("w_1", nn::Linear(dim, ffn));
+  w_2_ = register_module("w_2", nn::Linear(ffn, dim));
+  dropout_ = register_module("dropout", nn::Dropout(dropout));
+}
+
+// x: (..., D) -> (..., D)
+at::Tensor UpFeedForwardImpl::forward(const at::Tensor& x) {
+  return dropout_(w_2_(dropout_(torch::silu(w_1_(layer_norm_(x))))));
+}
+
+UpConvModuleImpl::UpConvModuleImpl(int64_t dim, int64_t kernel_size, double dropout) {
+  TRELLIS_CHECK(kernel_size % 2 == 1, ConfigError, "depthwise conv kernel size must be odd");
+  layer_norm_ = register_module("layer_norm", nn::LayerNorm(nn::LayerNormOptions({dim})));
+  pointwise_conv1_ = register_module("pointwise_conv1",
+                                     nn::Conv1d(nn::Conv1dOptions(dim, 2 * dim, 1).bias(false)));
+  depthwise_conv_ = register_module(
+      "depthwise_conv", nn::Conv1d(nn::Conv1dOptions(dim, dim, kernel_size)
+                                       .groups(dim)
+                                       .padding((kernel_size - 1) / 2)
+                                       .bias(false)));
+  batch_norm_ = register_module("batch_norm", nn::BatchNorm1d(nn::BatchNormOptions(dim)));
+  pointwise_conv2_ =
+      register_module("pointwise_conv2", nn::Conv1d(nn::Conv1dOptions(dim, dim, 1).bias(false)));
+  dropout_ = register_module("dropout", nn::Dropout(dropout));
+}
+
+// x: (B, T, D) -> (B, T, D)
+at::Tensor UpConvModuleImpl::forward(const at::Tensor& x) {
+  auto h = layer_norm_(x).transpose(1, 2);
+  h = torch::glu(pointwise_conv1_(h), 1);
+  h = torch::silu(batch_norm_(depthwise_conv_(h)));
+  return dropout_(pointwise_conv2_(h)).transpose(1, 2);
+}
+
+UpConformerLayerImpl::UpConformerLayerImpl(const UpConformerLayerConfig& c) {
+  const int64_t D = c.embed_dim;
+  ffn1_ = register_module("ffn1", UpFeedForward(D, c.ffn_embed_dim, c.dropout));
+  self_attn_layer_norm_ =
+      register_module("self_attn_layer_norm", nn::LayerNorm(nn::LayerNormOptions({D})));
+  if (c.attn_type == "espnet") {
+    espnet_attn_ = register_module(
+        "self_attn", EspnetAttention(D, c.attention_heads, c.dropout, c.pos_enc_type));
+  } else {
+    TRELLIS_CHECK(c.attn_type.empty() || c.attn_type == "none", ConfigError,
+                  "unknown --attn-type {}", c.attn_type);
+    fairseq_attn_ =
+        register_module("self_attn", MultiheadAttention(D, c.attention_heads, c.dropout, true));
+  }
+  self_attn_dropout_ = register_module("self_attn_dropout", nn::Dropout(c.dropout));
+  conv_module_ = register_module(
+      "conv_module", UpConvModule(D, c.depthwise_conv_kernel_size, c.dropout));
+  ffn2_ = register_module("ffn2", UpFeedForward(D, c.ffn_embed_dim, c.dropout));
+  final_layer_norm_ =
+      register_module("final_layer_norm", nn::LayerNorm(nn::LayerNormOptions({D})));
+}
+
+// x: (T, B, D); pad: (B, T) bool; pos_emb: (2T-1, D) -> (T, B, D)
+at::Tensor UpConformerLayerImpl::forward(const at::Tensor& x_in, const at::Tensor& pad,
+                                         const at::Tensor& pos_emb) {
+  auto x = x_in + 0.5 * ffn1_(x_in);
+  auto h = self_attn_layer_norm_(x);
+  h = espnet_attn_ ? espnet_attn_(h, pad, pos_emb)
+                   : fairseq_attn_(h, h, h, pad, at::Tensor());
+  x = x + self_attn_dropout_(h);
+  x = x + conv_module_(x.transpose(0, 1)).transpose(0, 1);
+  x = x + 0.5 * ffn2_(x);
+  return final_layer_norm_(x);
+}
+
+}  // namespace trellis
