@@ -88,10 +88,14 @@ Audio decode_open(SNDFILE* f, const SF_INFO& info, const std::string& where) {
   }
   const int ch = info.channels;
   std::vector<float> inter;
+  const bool known_length = info.frames < (sf_count_t(1) << 40);  // ogg may say SF_COUNT_MAX
+  if (known_length) {  // one read straight into place, then whatever follows a short header
+    inter.resize(size_t(info.frames) * ch);
+    inter.resize(size_t(std::max<sf_count_t>(0, sf_readf_float(f, inter.data(), info.frames))) *
+                 ch);
+  }
   std::vector<float> buf(size_t(4096) * ch);
   sf_count_t got;
-  const bool known_length = info.frames < (sf_count_t(1) << 40);  // ogg may say SF_COUNT_MAX
-  if (known_length) inter.reserve(size_t(info.frames) * ch);
   while ((got = sf_readf_float(f, buf.data(), 4096)) > 0) {
     inter.insert(inter.end(), buf.begin(), buf.begin() + got * ch);
   }
