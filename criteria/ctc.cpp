@@ -80,9 +80,16 @@ std::map<std::string, double> ctc_error_counts(const at::Tensor& lprobs,
   return out;
 }
 
+void CtcOptions::validate() const {
+  TRELLIS_CHECK(post_process == "letter" || post_process == "sentencepiece" ||
+                    post_process == "none",
+                ConfigError, "--post-process: letter, sentencepiece or none (got '{}')",
+                post_process);
+}
+
 CtcCriterion::CtcCriterion(const CtcOptions& options, const CriterionContext& ctx)
     : options_(options), ctx_(ctx) {
-  trellis::post_process("", options_.post_process);  // throws DataError when unknown
+  options_.validate();
 }
 
 LossOutput CtcCriterion::forward(const NetOutput& net, const CriterionTargets& targets) {

@@ -20,6 +20,7 @@ struct CtcOptions {
             "how CTC units become words for the validation WER (letter: '|' separates words)")
         .choices({"letter", "sentencepiece", "none"});
   }
+  void validate() const;
 };
 
 // The CTC terms shared by `ctc` and `ctc_multi_loss`.
