@@ -10,14 +10,13 @@ target_include_directories(trellis PUBLIC
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated>
   $<INSTALL_INTERFACE:include/trellis>)
 target_include_directories(trellis SYSTEM PUBLIC $<BUILD_INTERFACE:${TRELLIS_GLOO_INCLUDE}>)
-# libprotobuf must come before libsentencepiece in the loader's search order: Debian's
-# libsentencepiece exports its own copies of protobuf templates, and when they interpose on
-# libprotobuf's (which LibTorch also loads) the process crashes at start-up.
-find_library(TRELLIS_PROTOBUF_LIB NAMES protobuf libprotobuf.so.32)
+# SentencePiece is not linked here: it is loaded at run time (libtrellis_spm, core/CMakeLists.txt).
 target_link_libraries(trellis
   PUBLIC torch fmt::fmt yaml-cpp::yaml-cpp nlohmann_json::nlohmann_json
-  PRIVATE "-Wl,--no-as-needed" ${TRELLIS_PROTOBUF_LIB} "-Wl,--as-needed" CLI11::CLI11 PkgConfig::FFTW3F PkgConfig::SNDFILE PkgConfig::SOXR
-          PkgConfig::SENTENCEPIECE ${CMAKE_DL_LIBS})
+  PRIVATE CLI11::CLI11 PkgConfig::FFTW3F PkgConfig::SNDFILE PkgConfig::SOXR ${CMAKE_DL_LIBS})
+add_dependencies(trellis trellis_spm)
+# Every symbol must resolve inside libtrellis or its dependencies (catches a missing .cpp early).
+target_link_options(trellis PRIVATE "-Wl,--no-undefined")
 set_target_properties(trellis PROPERTIES
   VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}
   INSTALL_RPATH "$ORIGIN")

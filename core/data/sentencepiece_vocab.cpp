@@ -1,10 +1,9 @@
 #include "core/data/sentencepiece_vocab.h"
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <dlfcn.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,60 +17,45 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Runs argv (no shell), stdin from `in` (or /dev/null), stdout to `out`; returns the exit code
-// and the tail of stderr in *err.
-int run_tool(const std::vector<std::string>& argv, const std::string& in, const std::string& out,
-             std::string* err) {
-  static std::atomic<int> counter{0};
-  std::string err_path =
-      (fs::temp_directory_path() / fmt::format("trellis_spm_{}_{}.err", ::getpid(), counter++))
-          .string();
-  pid_t pid = ::fork();
-  TRELLIS_CHECK(pid >= 0, DataError, "cannot start {}", argv[0]);
-  if (pid == 0) {
-    int fi = ::open(in.empty() ? "/dev/null" : in.c_str(), O_RDONLY);
-    int fo = ::open(out.empty() ? "/dev/null" : out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fe = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fi < 0 || fo < 0 || fe < 0) ::_exit(126);
-    ::dup2(fi, 0);
-    ::dup2(fo, 1);
-    ::dup2(fe, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-  }
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  if (err) {
-    std::ifstream e(err_path);
-    std::stringstream ss;
-    ss << e.rdbuf();
-    std::string s = ss.str();
-    *err = s.size() > 1500 ? s.substr(s.size() - 1500) : s;
-    if (code == 127)
-      *err += fmt::format(" ({} not found: install Debian package sentencepiece)", argv[0]);
-  }
-  fs::remove(err_path);
-  return code;
-}
+// libtrellis_spm (core/data/spm_shim): SentencePiece behind a C interface, loaded once into a
+// separate link-map namespace (dlmopen) from libtrellis's own directory.
+struct SpmLibrary {
+  void* (*load)(const char*, char*, int) = nullptr;
+  void (*free_model)(void*) = nullptr;
+  int (*size)(void*) = nullptr;
+  const char* (*id_to_piece)(void*, int) = nullptr;
+  char* (*encode_lines)(void*, const char*, char*, int) = nullptr;
+  void (*release)(char*) = nullptr;
+  int (*train)(const char*, char*, int) = nullptr;
+};
 
-std::string temp_path(const std::string& tag) {
-  static std::atomic<int> counter{0};
-  return (fs::temp_directory_path() /
-          fmt::format("trellis_spm_{}_{}.{}", ::getpid(), counter++, tag))
-      .string();
-}
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<std::string> lines;
-  std::string l;
-  while (std::getline(in, l)) lines.push_back(l);
-  return lines;
+const SpmLibrary& spm() {
+  static const SpmLibrary lib = [] {
+    Dl_info info{};
+    dladdr(reinterpret_cast<void*>(&spm), &info);
+    fs::path here = info.dli_fname ? fs::path(info.dli_fname).parent_path() : fs::path();
+    std::string path = (here / "libtrellis_spm.so").string();
+    // A link-map namespace of its own: SentencePiece, its protobuf and its C++ runtime are
+    // isolated from LibTorch's. Only C strings cross (freed on the side that allocated them).
+    void* h = dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (h == nullptr) {
+      throw DataError(fmt::format("cannot load SentencePiece support ({}): {}", path, dlerror()));
+    }
+    SpmLibrary l;
+    auto sym = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::decay_t<decltype(fn)>>(dlsym(h, name));
+      if (fn == nullptr) throw DataError(fmt::format("{}: no symbol {}", path, name));
+    };
+    sym(l.load, "trellis_spm_load");
+    sym(l.free_model, "trellis_spm_free");
+    sym(l.size, "trellis_spm_size");
+    sym(l.id_to_piece, "trellis_spm_id_to_piece");
+    sym(l.encode_lines, "trellis_spm_encode_lines");
+    sym(l.release, "trellis_spm_release");
+    sym(l.train, "trellis_spm_train");
+    return l;
+  }();
+  return lib;
 }
 
 std::vector<std::string> split_spaces(const std::string& s) {
@@ -91,15 +75,14 @@ std::vector<std::string> split_spaces(const std::string& s) {
 SentencePieceVocab::SentencePieceVocab(const std::string& model_path) : path_(model_path) {
   TRELLIS_CHECK(fs::is_regular_file(model_path), DataError, "{}: SentencePiece model not found",
                 model_path);
-  std::string out = temp_path("vocab"), err;
-  int code = run_tool({"spm_export_vocab", "--model=" + model_path}, "", out, &err);
-  std::vector<std::string> lines = read_lines(out);
-  fs::remove(out);
-  TRELLIS_CHECK(code == 0 && !lines.empty(), DataError, "{}: cannot load SentencePiece model: {}",
-                model_path, err);
-  for (const auto& l : lines) {
-    std::string piece = l.substr(0, l.find('\t'));
-    ids_.emplace(piece, static_cast<int>(pieces_.size()));
+  char err[1024] = "";
+  void* h = spm().load(model_path.c_str(), err, sizeof(err));
+  TRELLIS_CHECK(h != nullptr, DataError, "{}: cannot load SentencePiece model: {}", model_path,
+                err);
+  handle_ = std::shared_ptr<void>(h, spm().free_model);
+  for (int i = 0, n = spm().size(h); i < n; ++i) {
+    std::string piece = spm().id_to_piece(h, i);
+    ids_.emplace(piece, i);
     pieces_.push_back(piece);
   }
 }
@@ -108,7 +91,6 @@ void SentencePieceVocab::train_from_file(const std::string& text_file,
                                          const std::string& model_prefix,
                                          const SpmTrainOptions& o) {
   std::vector<std::string> argv = {
-      "spm_train",
       "--input=" + text_file,
       "--model_prefix=" + model_prefix,
       "--model_type=" + o.model_type,
@@ -127,8 +109,9 @@ void SentencePieceVocab::train_from_file(const std::string& text_file,
   if (!o.user_defined_symbols.empty())
     argv.push_back(
         fmt::format("--user_defined_symbols={}", fmt::join(o.user_defined_symbols, ",")));
-  std::string err;
-  int code = run_tool(argv, "", "", &err);
+  argv.push_back("--minloglevel=1");  // SentencePiece's INFO lines would flood the log
+  char err[2048] = "";
+  int code = spm().train(fmt::format("{}", fmt::join(argv, " ")).c_str(), err, sizeof(err));
   TRELLIS_CHECK(code == 0 && fs::exists(model_prefix + ".model"), DataError,
                 "SentencePiece training ({} model, vocab size {}) on {} failed: {}", o.model_type,
                 o.vocab_size, text_file, err);
@@ -156,38 +139,30 @@ void SentencePieceVocab::train(const std::vector<std::string>& sentences,
 std::vector<std::vector<std::string>> SentencePieceVocab::encode_batch(
     const std::vector<std::string>& texts) const {
   if (texts.empty()) return {};
-  std::string in = temp_path("in"), out = temp_path("out"), err;
-  {
-    std::ofstream f(in, std::ios::binary);
-    for (const auto& t : texts) {
-      TRELLIS_CHECK(t.find('\n') == std::string::npos, DataError,
-                    "{}: cannot encode text with a newline: '{}'", path_, t);
-      f << t << '\n';
-    }
+  std::string joined;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    TRELLIS_CHECK(texts[i].find('\n') == std::string::npos, DataError,
+                  "{}: cannot encode text with a newline: '{}'", path_, texts[i]);
+    joined += (i ? "\n" : "") + texts[i];
   }
-  int code = run_tool({"spm_encode", "--model=" + path_, "--output_format=piece"}, in, out, &err);
-  std::vector<std::string> lines = read_lines(out);
-  fs::remove(in);
-  fs::remove(out);
-  TRELLIS_CHECK(code == 0 && lines.size() == texts.size(), DataError,
-                "{}: spm_encode failed ({} lines for {} texts): {}", path_, lines.size(),
-                texts.size(), err);
+  char err[1024] = "";
+  char* out = spm().encode_lines(handle_.get(), joined.c_str(), err, sizeof(err));
+  TRELLIS_CHECK(out != nullptr, DataError, "{}: SentencePiece encoding failed: {}", path_, err);
+  std::string lines(out);
+  spm().release(out);
   std::vector<std::vector<std::string>> result;
-  for (const auto& l : lines) result.push_back(split_spaces(l));
+  size_t start = 0;
+  while (true) {
+    size_t end = lines.find('\n', start);
+    result.push_back(split_spaces(lines.substr(start, end == std::string::npos ? end : end - start)));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
   return result;
 }
 
 std::vector<std::string> SentencePieceVocab::encode_pieces(const std::string& text) const {
-  {
-    std::lock_guard<std::mutex> lock(*mu_);
-    auto it = cache_.find(text);
-    if (it != cache_.end()) return it->second;
-  }
-  auto pieces = encode_batch({text}).front();
-  std::lock_guard<std::mutex> lock(*mu_);
-  if (cache_.size() > 100000) cache_.clear();
-  cache_.emplace(text, pieces);
-  return pieces;
+  return encode_batch({text}).front();
 }
 
 std::vector<int> SentencePieceVocab::encode_ids(const std::string& text) const {

@@ -4,15 +4,11 @@
 // character_coverage 1.0, so a fairseq dict.txt listing every non-special piece as `piece 1` in
 // id order gives fairseq index == SentencePiece id for every piece (fairseq-compat.md §1.7).
 //
-// Why the spm_* tools and not libsentencepiece in-process: Debian's libsentencepiece carries a
-// built-in protobuf 3.14 whose symbols resolve to the system libprotobuf 3.21 that LibTorch
-// loads first ("This program was compiled against version 3.14.0 of the Protocol Buffer
-// runtime"), so any model load or training in a process holding libtrellis aborts. The tools
-// (Debian package `sentencepiece`, same library) run in their own process; encode_batch() sends
-// many sentences per call, and encode_pieces() caches results.
+// libsentencepiece is used through libtrellis_spm, loaded at run time with dlmopen: linked
+// normally, its built-in protobuf 3.14 clashes with the system libprotobuf 3.21 that LibTorch
+// loads (core/data/spm_shim/spm_shim.cpp).
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,7 +37,7 @@ class SentencePieceVocab {
   static void train_from_file(const std::string& text_file, const std::string& model_prefix,
                               const SpmTrainOptions& options);
 
-  // One tool call for all of `texts` (texts must not contain newlines).
+  // Pieces of each text (texts must not contain newlines).
   std::vector<std::vector<std::string>> encode_batch(const std::vector<std::string>& texts) const;
   std::vector<std::string> encode_pieces(const std::string& text) const;
   std::vector<int> encode_ids(const std::string& text) const;
@@ -60,8 +56,7 @@ class SentencePieceVocab {
   std::string path_;
   std::vector<std::string> pieces_;  // id -> piece
   std::unordered_map<std::string, int> ids_;
-  mutable std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
-  mutable std::unordered_map<std::string, std::vector<std::string>> cache_;
+  std::shared_ptr<void> handle_;  // the loaded SentencePieceProcessor
 };
 
 }  // namespace trellis
