@@ -3,8 +3,8 @@
 
 namespace toy {
 
-// --criterion toy_weighted_l2: a criterion registered from a plugin (options only show how a
-// plugin adds flags; its loss follows the criterion interface of the trellis it is built for).
+// --criterion toy_weighted_l2: a criterion registered from a plugin.
+//   loss = toy_weight * sum over the batch of decoder_logits^2   (sample size: sentences)
 struct ToyWeightedL2Options {
   double toy_weight = 1.0;
   template <class V>
@@ -17,7 +17,10 @@ class ToyWeightedL2 : public trellis::Criterion {
  public:
   ToyWeightedL2(const ToyWeightedL2Options& options, const trellis::CriterionContext&)
       : options_(options) {}
-  double weight() const { return options_.toy_weight; }
+  // net.decoder_logits: (B, L, V) float -> summed loss, sample size B.
+  trellis::LossOutput forward(const trellis::NetOutput& net,
+                              const trellis::CriterionTargets& targets) override;
+  trellis::Stats reduce_scalars(const trellis::StatSums& summed) const override;
 
  private:
   ToyWeightedL2Options options_;

@@ -8,6 +8,7 @@
 #include "core/cli_parser.h"
 #include "core/plugin_loader.h"
 #include "core/programs.h"
+#include "criteria/criterion.h"
 #include "core/registry.h"
 #include "run_command.h"
 
@@ -102,4 +103,22 @@ TEST_CASE("the plugin template builds out of tree against an installed trellis",
   CHECK_THAT(help.output, Catch::Contains("loaded plugin") &&
                               Catch::Contains("toy_linear_decay"));
   fs::remove_all(root);
+}
+
+TEST_CASE("a plugin criterion computes its loss through the registry", "[integration][plugin]") {
+  trellis::load_user_dir(kPlugin);
+  auto* registry = trellis::RegistryBase::find_kind("criterion");
+  REQUIRE(registry->contains("toy_weighted_l2"));
+  trellis::AnyOptions options = registry->make_options("toy_weighted_l2");
+  options.fields().find("toy_weight")->set_from_string("0.5", "test");
+  auto criterion = trellis::criterion_registry().create("toy_weighted_l2", options,
+                                                        trellis::CriterionContext{});
+  trellis::NetOutput net;
+  net.decoder_logits = torch::arange(6, torch::kFloat).reshape({2, 1, 3});
+  trellis::LossOutput out = criterion->forward(net, trellis::CriterionTargets{});
+  CHECK(out.loss.item<double>() == Approx(0.5 * 55.0));  // 0+1+4+9+16+25
+  CHECK(out.sample_size == 2.0);
+  auto stats = criterion->reduce_metrics(out.stats);
+  REQUIRE(!stats.empty());
+  CHECK(stats[0].value == Approx(27.5 / 2.0));
 }
