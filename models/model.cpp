@@ -13,7 +13,8 @@ ModelRegistry& model_registry() {
 
 void IncrementalState::reorder(const at::Tensor& new_order) {
   for (auto& kv : buffers) {
-    if (kv.second.defined()) kv.second = kv.second.index_select(0, new_order.to(kv.second.device()));
+    if (kv.second.defined())
+      kv.second = kv.second.index_select(0, new_order.to(kv.second.device()));
   }
 }
 

@@ -35,10 +35,10 @@ struct ModelContext {
 
 // fairseq's encoder_out dictionary.
 struct EncoderOut {
-  at::Tensor encoder_out;           // (T', B, D) float, after CTC compression
-  at::Tensor encoder_padding_mask;  // (B, T') bool, true = padding (always defined)
-  at::Tensor ctc_logits;            // (T, B, V_src) float at the CTC layer, or undefined
-  at::Tensor ctc_lengths;           // (B) int64, lengths of ctc_logits (pre-compression)
+  at::Tensor encoder_out;                  // (T', B, D) float, after CTC compression
+  at::Tensor encoder_padding_mask;         // (B, T') bool, true = padding (always defined)
+  at::Tensor ctc_logits;                   // (T, B, V_src) float at the CTC layer, or undefined
+  at::Tensor ctc_lengths;                  // (B) int64, lengths of ctc_logits (pre-compression)
   std::vector<at::Tensor> encoder_states;  // (T_i, B, D) per layer, when asked for
 };
 

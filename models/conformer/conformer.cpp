@@ -22,15 +22,30 @@ void ConformerOptions::validate() const {
   TRELLIS_CHECK(ctc_encoder_layer >= 0 && ctc_encoder_layer <= encoder_layers, ConfigError,
                 "--ctc-encoder-layer {} must be in 1..--encoder-layers ({}), or 0 for the last",
                 ctc_encoder_layer, encoder_layers);
+  TRELLIS_CHECK(depthwise_conv_kernel_size % 2 == 1, ConfigError,
+                "--depthwise-conv-kernel-size must be odd (got {})", depthwise_conv_kernel_size);
+  TRELLIS_CHECK(conformer_variant == "upstream" || (pos_enc_type == "abs" && attn_type == "none"),
+                ConfigError,
+                "--pos-enc-type and --attn-type apply to --conformer-variant upstream");
+  TRELLIS_CHECK(attn_type == "espnet" || pos_enc_type == "abs", ConfigError,
+                "--pos-enc-type {} needs --attn-type espnet", pos_enc_type);
   TRELLIS_CHECK(ctc_compress_fixed_ratio > 0, ConfigError,
                 "--ctc-compress-fixed-ratio must be positive");
 }
 
 int64_t conformer_input_dim(const ConformerOptions& o, const ModelContext& ctx) {
-  const int64_t f = ctx.input_feat_per_channel > 0 ? ctx.input_feat_per_channel
-                                                   : o.input_feat_per_channel;
+  const int64_t f =
+      ctx.input_feat_per_channel > 0 ? ctx.input_feat_per_channel : o.input_feat_per_channel;
   const int64_t c = ctx.input_channels > 0 ? ctx.input_channels : o.input_channels;
   return f * c;
+}
+
+std::shared_ptr<SpeechEncoder> make_conformer_encoder(const ConformerOptions& o, int64_t input_dim,
+                                                      int64_t ctc_vocab) {
+  if (o.conformer_variant == "upstream") {
+    return UpConformerEncoder(o, input_dim, ctc_vocab).ptr();
+  }
+  return ConformerEncoder(o, input_dim, ctc_vocab).ptr();
 }
 
 TransformerDecoderConfig conformer_decoder_config(const ConformerOptions& o,
@@ -54,15 +69,14 @@ TransformerDecoderConfig conformer_decoder_config(const ConformerOptions& o,
   return c;
 }
 
-ConformerModel::ConformerModel(const ConformerOptions& o, const ModelContext& ctx)
-    : options_(o) {
+ConformerModel::ConformerModel(const ConformerOptions& o, const ModelContext& ctx) : options_(o) {
   o.validate();
   const bool ctc = ctx.ctc_enabled || o.ctc_compress_strategy != "none";
   TRELLIS_CHECK(!ctc || ctx.src_vocab_size > 0, ConfigError,
                 "the CTC head (--criterion ctc_multi_loss or --ctc-compress-strategy) needs a "
                 "source dictionary");
-  encoder_ = register_module(
-      "encoder", ConformerEncoder(o, conformer_input_dim(o, ctx), ctc ? ctx.src_vocab_size : 0));
+  encoder_ = make_conformer_encoder(o, conformer_input_dim(o, ctx), ctc ? ctx.src_vocab_size : 0);
+  register_module("encoder", encoder_);
   decoder_ = register_module("decoder", TransformerDecoder(conformer_decoder_config(o, ctx)));
 }
 
@@ -100,23 +114,30 @@ void fbk_sizes(ConformerOptions& o, int64_t dim, int64_t ffn, int64_t heads, dou
 
 }  // namespace trellis
 
-TRELLIS_REGISTER_ARCH("conformer_s", "conformer", trellis::ConformerOptions,
-                      [](trellis::ConformerOptions& o) { trellis::fbk_sizes(o, 256, 2048, 4, 0.1); },
-                      "FBK conformer, small: 256 dim, 4 heads, 12 encoder / 6 decoder layers");
-TRELLIS_REGISTER_ARCH("conformer_m", "conformer", trellis::ConformerOptions,
-                      [](trellis::ConformerOptions& o) { trellis::fbk_sizes(o, 512, 2048, 8, 0.15); },
-                      "FBK conformer, medium: 512 dim, 8 heads, dropout 0.15");
-TRELLIS_REGISTER_ARCH("conformer_l", "conformer", trellis::ConformerOptions,
-                      [](trellis::ConformerOptions& o) { trellis::fbk_sizes(o, 1024, 4096, 16, 0.2); },
-                      "FBK conformer, large: 1024 dim, FFN 4096, 16 heads, dropout 0.2");
-TRELLIS_REGISTER_ARCH("s2t_conformer", "conformer", trellis::ConformerOptions,
-                      [](trellis::ConformerOptions& o) {
-                        trellis::fbk_sizes(o, 256, 2048, 4, 0.1);
-                        o.encoder_layers = 16;
-                        o.decoder_attention_heads = 8;
-                      },
-                      "fairseq's s2t_conformer sizes (256 dim, 16 layers) on the FBK encoder");
-TRELLIS_REGISTER_ARCH("conformer", "conformer", trellis::ConformerOptions, [](trellis::ConformerOptions&) {},
-                      "FBK conformer: 512 dim, 8 heads, 12 encoder / 6 decoder layers");
-TRELLIS_REGISTER(trellis::model_registry(), "conformer", trellis::ConformerModel, trellis::ConformerOptions,
+TRELLIS_REGISTER_ARCH(
+    "conformer_s", "conformer", trellis::ConformerOptions,
+    [](trellis::ConformerOptions& o) { trellis::fbk_sizes(o, 256, 2048, 4, 0.1); },
+    "FBK conformer, small: 256 dim, 4 heads, 12 encoder / 6 decoder layers");
+TRELLIS_REGISTER_ARCH(
+    "conformer_m", "conformer", trellis::ConformerOptions,
+    [](trellis::ConformerOptions& o) { trellis::fbk_sizes(o, 512, 2048, 8, 0.15); },
+    "FBK conformer, medium: 512 dim, 8 heads, dropout 0.15");
+TRELLIS_REGISTER_ARCH(
+    "conformer_l", "conformer", trellis::ConformerOptions,
+    [](trellis::ConformerOptions& o) { trellis::fbk_sizes(o, 1024, 4096, 16, 0.2); },
+    "FBK conformer, large: 1024 dim, FFN 4096, 16 heads, dropout 0.2");
+TRELLIS_REGISTER_ARCH(
+    "s2t_conformer", "conformer", trellis::ConformerOptions,
+    [](trellis::ConformerOptions& o) {
+      trellis::fbk_sizes(o, 256, 2048, 4, 0.1);
+      o.conformer_variant = "upstream";
+      o.encoder_layers = 16;
+      o.decoder_attention_heads = 8;
+    },
+    "fairseq's s2t_conformer: upstream conformer encoder, 256 dim, 16 layers");
+TRELLIS_REGISTER_ARCH(
+    "conformer", "conformer", trellis::ConformerOptions, [](trellis::ConformerOptions&) {},
+    "FBK conformer: 512 dim, 8 heads, 12 encoder / 6 decoder layers");
+TRELLIS_REGISTER(trellis::model_registry(), "conformer", trellis::ConformerModel,
+                 trellis::ConformerOptions,
                  "speech encoder-decoder: FBK conformer encoder + transformer decoder");

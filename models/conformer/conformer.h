@@ -7,6 +7,7 @@
 
 #include "models/conformer/conformer_encoder.h"
 #include "models/conformer/conformer_options.h"
+#include "models/conformer/up_conformer_encoder.h"
 #include "models/model.h"
 #include "models/modules/transformer_decoder.h"
 
@@ -29,13 +30,16 @@ class ConformerModel : public Model {
 
  private:
   ConformerOptions options_;
-  ConformerEncoder encoder_{nullptr};
+  std::shared_ptr<SpeechEncoder> encoder_;
   TransformerDecoder decoder_{nullptr};
 };
 
 // Translates the model options into the decoder's configuration.
 TransformerDecoderConfig conformer_decoder_config(const ConformerOptions& o,
                                                   const ModelContext& ctx);
+// The encoder selected by --conformer-variant (keys "encoder.*").
+std::shared_ptr<SpeechEncoder> make_conformer_encoder(const ConformerOptions& o, int64_t input_dim,
+                                                      int64_t ctc_vocab);
 // F * C_in seen by the subsampler: the task's feature size when it gives one.
 int64_t conformer_input_dim(const ConformerOptions& o, const ModelContext& ctx);
 

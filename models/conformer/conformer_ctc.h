@@ -21,7 +21,7 @@ class ConformerCtcModel : public Model {
 
  private:
   ConformerOptions options_;
-  ConformerEncoder encoder_{nullptr};
+  std::shared_ptr<SpeechEncoder> encoder_;
 };
 
 }  // namespace trellis

@@ -14,9 +14,9 @@ namespace trellis {
 ConformerEncoderImpl::ConformerEncoderImpl(const ConformerOptions& o, int64_t input_dim,
                                            int64_t ctc_vocab)
     : o_(o) {
-  subsample_ = register_module(
-      "subsample", Conv1dSubsampler(input_dim, o.conv_channels, o.encoder_embed_dim,
-                                    o.conv_kernel_sizes, /*mask_padding=*/true));
+  subsample_ =
+      register_module("subsample", Conv1dSubsampler(input_dim, o.conv_channels, o.encoder_embed_dim,
+                                                    o.conv_kernel_sizes, /*mask_padding=*/true));
   FbkConformerLayerConfig c;
   c.embed_dim = o.encoder_embed_dim;
   c.attention_heads = o.encoder_attention_heads;

@@ -17,16 +17,17 @@
 #include "models/conformer/ctc_compress.h"
 #include "models/model.h"
 #include "models/modules/conv1d_subsampler.h"
+#include "models/modules/speech_encoder.h"
 
 namespace trellis {
 
-class ConformerEncoderImpl : public torch::nn::Module {
+class ConformerEncoderImpl : public SpeechEncoder {
  public:
   // ctc_vocab: size of the CTC head's vocabulary (0 = no CTC head).
   ConformerEncoderImpl(const ConformerOptions& o, int64_t input_dim, int64_t ctc_vocab);
   // src: (B, T, F*C) float; lengths: (B) int64 -> EncoderOut (time-major outputs)
   EncoderOut forward(const at::Tensor& src, const at::Tensor& lengths,
-                     bool return_all_hiddens = false);
+                     bool return_all_hiddens = false) override;
   bool has_ctc() const { return !ctc_fc_.is_empty(); }
   int64_t ctc_layer() const { return ctc_layer_; }
 

@@ -30,6 +30,11 @@ struct ConformerOptions {
   bool conformer_half_step_residual = true;
   bool no_syncbatchnorm = false;
   bool batch_unsafe_relative_shift = false;
+  // upstream fairseq conformer (s2t_conformer)
+  std::string conformer_variant = "fbk";
+  std::string pos_enc_type = "abs";
+  std::string attn_type = "none";
+  int64_t depthwise_conv_kernel_size = 31;
   // CTC head and compression
   int64_t ctc_encoder_layer = 0;
   std::string ctc_compress_strategy = "none";
@@ -83,6 +88,15 @@ struct ConformerOptions {
             "plain BatchNorm1d (single process: same math as SyncBatchNorm)");
     v.field("batch_unsafe_relative_shift", batch_unsafe_relative_shift,
             "relative shift on the padded matrix (faster; outputs depend on padding)");
+    v.field("conformer_variant", conformer_variant,
+            "fbk: FBK-fairseq's conformer encoder; upstream: fairseq's S2TConformerEncoder")
+        .choices({"fbk", "upstream"});
+    v.field("pos_enc_type", pos_enc_type, "upstream encoder: positional encoding")
+        .choices({"abs", "rel_pos", "rope"});
+    v.field("attn_type", attn_type, "upstream encoder: none = fairseq MHA, espnet = ESPnet")
+        .choices({"none", "espnet"});
+    v.field("depthwise_conv_kernel_size", depthwise_conv_kernel_size,
+            "upstream encoder: depthwise conv kernel size (odd)");
     v.field("ctc_encoder_layer", ctc_encoder_layer,
             "encoder layer (1-based) feeding the CTC head; 0 = the last");
     v.field("ctc_compress_strategy", ctc_compress_strategy, "CTC compression strategy")

@@ -55,7 +55,8 @@ std::pair<at::Tensor, at::Tensor> ctc_compress(const at::Tensor& x, const at::Te
   {
     torch::NoGradGuard ng;
     // B x T x V probabilities on the CPU (small), in the logits' dtype
-    auto prob = torch::softmax(ctc_logits.detach(), -1).transpose(0, 1).to(torch::kCPU).contiguous();
+    auto prob =
+        torch::softmax(ctc_logits.detach(), -1).transpose(0, 1).to(torch::kCPU).contiguous();
     auto lens = lengths.to(torch::kCPU).to(torch::kLong);
     auto labels = prob.argmax(-1);  // B x T
     std::vector<std::vector<Segment>> segs(B);
@@ -64,7 +65,8 @@ std::pair<at::Tensor, at::Tensor> ctc_compress(const at::Tensor& x, const at::Te
       auto row = labels[b].contiguous();
       const int64_t* lab = row.data_ptr<int64_t>();
       for (int64_t t = 0; t < L; ++t) {
-        if (segs[b].empty() || segs[b].back().label != lab[t]) segs[b].push_back(Segment{lab[t], 0});
+        if (segs[b].empty() || segs[b].back().label != lab[t])
+          segs[b].push_back(Segment{lab[t], 0});
         segs[b].back().count++;
       }
       segs[b] = limit_segments(segs[b], cfg.max_out_size);

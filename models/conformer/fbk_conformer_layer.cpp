@@ -31,13 +31,13 @@ FbkConvModuleImpl::FbkConvModuleImpl(int64_t dim, int64_t kernel_size, double dr
   layernorm_ = register_module("layernorm", nn::LayerNorm(nn::LayerNormOptions({dim})));
   first_pointwise_conv1d_ = register_module(
       "first_pointwise_conv1d", nn::Conv1d(nn::Conv1dOptions(dim, 2 * dim, 1).bias(true)));
-  second_pointwise_conv1d_ = register_module(
-      "second_pointwise_conv1d", nn::Conv1d(nn::Conv1dOptions(dim, dim, 1).bias(true)));
-  depthwise_conv1d_ = register_module(
-      "depthwise_conv1d", nn::Conv1d(nn::Conv1dOptions(dim, dim, kernel_size)
-                                         .groups(dim)
-                                         .padding((kernel_size - 1) / 2)
-                                         .bias(false)));
+  second_pointwise_conv1d_ = register_module("second_pointwise_conv1d",
+                                             nn::Conv1d(nn::Conv1dOptions(dim, dim, 1).bias(true)));
+  depthwise_conv1d_ =
+      register_module("depthwise_conv1d", nn::Conv1d(nn::Conv1dOptions(dim, dim, kernel_size)
+                                                         .groups(dim)
+                                                         .padding((kernel_size - 1) / 2)
+                                                         .bias(false)));
   batchnorm_ = register_module("batchnorm", nn::BatchNorm1d(nn::BatchNormOptions(dim)));
   dropout_ = register_module("dropout", nn::Dropout(dropout));
 }
@@ -55,15 +55,15 @@ at::Tensor FbkConvModuleImpl::forward(const at::Tensor& x, const at::Tensor& pad
 
 FbkConformerLayerImpl::FbkConformerLayerImpl(const FbkConformerLayerConfig& c)
     : residual_factor_(c.half_step_residual ? 0.5 : 1.0) {
-  first_feed_forward_ = register_module(
-      "first_feed_forward", FbkFeedForward(c.embed_dim, c.ff_expansion, c.ff_dropout));
+  first_feed_forward_ = register_module("first_feed_forward",
+                                        FbkFeedForward(c.embed_dim, c.ff_expansion, c.ff_dropout));
   attention_ = register_module(
       "attention", FbkSelfAttentionModule(c.embed_dim, c.attention_heads, c.attention_dropout,
                                           c.batch_unsafe_relative_shift));
   conv_module_ = register_module("conv_module",
                                  FbkConvModule(c.embed_dim, c.conv_kernel_size, c.conv_dropout));
-  second_feed_forward_ = register_module(
-      "second_feed_forward", FbkFeedForward(c.embed_dim, c.ff_expansion, c.ff_dropout));
+  second_feed_forward_ = register_module("second_feed_forward",
+                                         FbkFeedForward(c.embed_dim, c.ff_expansion, c.ff_dropout));
   layernorm_ = register_module("layernorm", nn::LayerNorm(nn::LayerNormOptions({c.embed_dim})));
 }
 

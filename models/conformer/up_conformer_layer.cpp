@@ -25,11 +25,11 @@ UpConvModuleImpl::UpConvModuleImpl(int64_t dim, int64_t kernel_size, double drop
   layer_norm_ = register_module("layer_norm", nn::LayerNorm(nn::LayerNormOptions({dim})));
   pointwise_conv1_ = register_module("pointwise_conv1",
                                      nn::Conv1d(nn::Conv1dOptions(dim, 2 * dim, 1).bias(false)));
-  depthwise_conv_ = register_module(
-      "depthwise_conv", nn::Conv1d(nn::Conv1dOptions(dim, dim, kernel_size)
-                                       .groups(dim)
-                                       .padding((kernel_size - 1) / 2)
-                                       .bias(false)));
+  depthwise_conv_ =
+      register_module("depthwise_conv", nn::Conv1d(nn::Conv1dOptions(dim, dim, kernel_size)
+                                                       .groups(dim)
+                                                       .padding((kernel_size - 1) / 2)
+                                                       .bias(false)));
   batch_norm_ = register_module("batch_norm", nn::BatchNorm1d(nn::BatchNormOptions(dim)));
   pointwise_conv2_ =
       register_module("pointwise_conv2", nn::Conv1d(nn::Conv1dOptions(dim, dim, 1).bias(false)));
@@ -59,11 +59,10 @@ UpConformerLayerImpl::UpConformerLayerImpl(const UpConformerLayerConfig& c) {
         register_module("self_attn", MultiheadAttention(D, c.attention_heads, c.dropout, true));
   }
   self_attn_dropout_ = register_module("self_attn_dropout", nn::Dropout(c.dropout));
-  conv_module_ = register_module(
-      "conv_module", UpConvModule(D, c.depthwise_conv_kernel_size, c.dropout));
+  conv_module_ =
+      register_module("conv_module", UpConvModule(D, c.depthwise_conv_kernel_size, c.dropout));
   ffn2_ = register_module("ffn2", UpFeedForward(D, c.ffn_embed_dim, c.dropout));
-  final_layer_norm_ =
-      register_module("final_layer_norm", nn::LayerNorm(nn::LayerNormOptions({D})));
+  final_layer_norm_ = register_module("final_layer_norm", nn::LayerNorm(nn::LayerNormOptions({D})));
 }
 
 // x: (T, B, D); pad: (B, T) bool; pos_emb: (2T-1, D) -> (T, B, D)
@@ -71,8 +70,7 @@ at::Tensor UpConformerLayerImpl::forward(const at::Tensor& x_in, const at::Tenso
                                          const at::Tensor& pos_emb) {
   auto x = x_in + 0.5 * ffn1_(x_in);
   auto h = self_attn_layer_norm_(x);
-  h = espnet_attn_ ? espnet_attn_(h, pad, pos_emb)
-                   : fairseq_attn_(h, h, h, pad, at::Tensor());
+  h = espnet_attn_ ? espnet_attn_(h, pad, pos_emb) : fairseq_attn_(h, h, h, pad, at::Tensor());
   x = x + self_attn_dropout_(h);
   x = x + conv_module_(x.transpose(0, 1)).transpose(0, 1);
   x = x + 0.5 * ffn2_(x);

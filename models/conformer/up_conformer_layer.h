@@ -34,7 +34,7 @@ struct UpConformerLayerConfig {
   int64_t attention_heads = 4;
   int64_t depthwise_conv_kernel_size = 31;
   double dropout = 0.1;
-  std::string attn_type = "";      // "" (fairseq MHA) or "espnet"
+  std::string attn_type = "";        // "" (fairseq MHA) or "espnet"
   std::string pos_enc_type = "abs";  // abs, rel_pos, rope (espnet only)
 };
 

@@ -62,7 +62,8 @@ at::Tensor EspnetAttentionImpl::rotate(const at::Tensor& x) const {
   auto t = torch::arange(T, inv_freq_.options());
   auto freqs = torch::outer(t, inv_freq_);
   auto emb = torch::cat({freqs, freqs}, -1);  // T x d
-  auto cos = emb.cos().view({T, 1, 1, d}).to(x.dtype()), sin = emb.sin().view({T, 1, 1, d}).to(x.dtype());
+  auto cos = emb.cos().view({T, 1, 1, d}).to(x.dtype()),
+       sin = emb.sin().view({T, 1, 1, d}).to(x.dtype());
   auto h = x.view({T, B, heads_, d});
   auto rotated = torch::cat({-h.narrow(-1, d / 2, d - d / 2), h.narrow(-1, 0, d / 2)}, -1);
   return (h * cos + rotated * sin).view({T, B, embed_dim_});

@@ -24,8 +24,8 @@ RelativeMultiHeadAttentionImpl::RelativeMultiHeadAttentionImpl(int64_t d_model, 
     : d_model_(d_model), heads_(num_heads), batch_unsafe_shift_(batch_unsafe_shift) {
   TORCH_CHECK(d_model % num_heads == 0, "d_model % num_heads should be zero");
   auto make = [&](const char* name, bool bias) {
-    auto l = register_module(name, torch::nn::Linear(
-                                       torch::nn::LinearOptions(d_model, d_model).bias(bias)));
+    auto l = register_module(
+        name, torch::nn::Linear(torch::nn::LinearOptions(d_model, d_model).bias(bias)));
     torch::NoGradGuard ng;
     torch::nn::init::xavier_uniform_(l->weight);
     if (bias) torch::nn::init::zeros_(l->bias);
@@ -55,8 +55,9 @@ at::Tensor RelativeMultiHeadAttentionImpl::relative_shift(const at::Tensor& pos,
   auto lengths = (T - pad.sum(1)).to(torch::kCPU);
   bool any_pad = lengths.min().item<int64_t>() < T;
   if (batch_unsafe_shift_ || !any_pad) {
-    return padded.view({B, H, T + 1, T}).index({Slice(), Slice(), Slice(1, None)}).reshape(
-        {B, H, T, T});
+    return padded.view({B, H, T + 1, T})
+        .index({Slice(), Slice(), Slice(1, None)})
+        .reshape({B, H, T, T});
   }
   auto out = pos.new_zeros({B, H, T, T});
   auto lens = lengths.accessor<int64_t, 1>();
@@ -93,8 +94,8 @@ at::Tensor RelativeMultiHeadAttentionImpl::forward(const at::Tensor& x, const at
 FbkSelfAttentionModuleImpl::FbkSelfAttentionModuleImpl(int64_t d_model, int64_t num_heads,
                                                        double dropout, bool batch_unsafe_shift)
     : d_model_(d_model) {
-  layer_norm_ = register_module("layer_norm",
-                                torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
+  layer_norm_ =
+      register_module("layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
   attention_ = register_module(
       "attention", RelativeMultiHeadAttention(d_model, num_heads, dropout, batch_unsafe_shift));
   dropout_ = register_module("dropout", torch::nn::Dropout(dropout));

@@ -9,8 +9,8 @@ namespace trellis {
 
 namespace nn = torch::nn;
 
-MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t embed_dim, int64_t num_heads,
-                                               double dropout, bool self_attention)
+MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t embed_dim, int64_t num_heads, double dropout,
+                                               bool self_attention)
     : embed_dim_(embed_dim), heads_(num_heads) {
   TORCH_CHECK(embed_dim % num_heads == 0, "embed_dim must be divisible by num_heads");
   scaling_ = std::pow(static_cast<double>(embed_dim / num_heads), -0.5);
@@ -52,7 +52,8 @@ at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& query, const at::Te
     v = split_heads(v_proj_(value));
   }
   if (state && !static_kv) {
-    auto cur = kpm.defined() ? kpm : torch::zeros({B, k.size(2)}, query.options().dtype(torch::kBool));
+    auto cur =
+        kpm.defined() ? kpm : torch::zeros({B, k.size(2)}, query.options().dtype(torch::kBool));
     if (state->buffers.count(kk)) {
       k = torch::cat({state->buffers[kk], k}, 2);
       v = torch::cat({state->buffers[vk], v}, 2);

@@ -23,8 +23,7 @@ namespace trellis {
 
 class MultiheadAttentionImpl : public torch::nn::Module {
  public:
-  MultiheadAttentionImpl(int64_t embed_dim, int64_t num_heads, double dropout,
-                         bool self_attention);
+  MultiheadAttentionImpl(int64_t embed_dim, int64_t num_heads, double dropout, bool self_attention);
   // query: (Tq, B, D); key/value: (Tk, B, D) float; key_padding_mask: (B, Tk) bool, true =
   // padding, or undefined; attn_mask: (Tq, Tk) float additive or undefined -> (Tq, B, D)
   at::Tensor forward(const at::Tensor& query, const at::Tensor& key, const at::Tensor& value,

@@ -28,9 +28,8 @@ PositionalEmbeddingImpl::PositionalEmbeddingImpl(int64_t max_positions, int64_t 
                                                  int64_t padding_idx, bool learned)
     : dim_(dim), padding_idx_(padding_idx), learned_(learned) {
   if (learned) {
-    weight_ = register_parameter("weight",
-                                 torch::randn({max_positions + padding_idx + 1, dim}) *
-                                     std::pow(static_cast<double>(dim), -0.5));
+    weight_ = register_parameter("weight", torch::randn({max_positions + padding_idx + 1, dim}) *
+                                               std::pow(static_cast<double>(dim), -0.5));
     torch::NoGradGuard ng;
     weight_[padding_idx].zero_();
   }
@@ -46,8 +45,8 @@ at::Tensor PositionalEmbeddingImpl::forward(const at::Tensor& tokens, bool last_
     table_ = fairseq_sinusoidal_table(std::max<int64_t>(need, 256), dim_, padding_idx_)
                  .to(tokens.device());
   }
-  return table_.index_select(0, positions.reshape(-1)).view({positions.size(0),
-                                                             positions.size(1), dim_});
+  return table_.index_select(0, positions.reshape(-1))
+      .view({positions.size(0), positions.size(1), dim_});
 }
 
 }  // namespace trellis

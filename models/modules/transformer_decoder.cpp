@@ -67,15 +67,16 @@ TransformerDecoderImpl::TransformerDecoderImpl(const TransformerDecoderConfig& c
   TRELLIS_CHECK(c.vocab_size > 0, ConfigError, "the decoder needs a target vocabulary");
   const int64_t D = c.embed_dim;
   embed_tokens_ = register_module(
-      "embed_tokens", nn::Embedding(nn::EmbeddingOptions(c.vocab_size, D).padding_idx(c.padding_idx)));
+      "embed_tokens",
+      nn::Embedding(nn::EmbeddingOptions(c.vocab_size, D).padding_idx(c.padding_idx)));
   {
     torch::NoGradGuard ng;
     nn::init::normal_(embed_tokens_->weight, 0.0, std::pow(double(D), -0.5));
     embed_tokens_->weight[c.padding_idx].zero_();
   }
-  embed_positions_ = register_module(
-      "embed_positions",
-      PositionalEmbedding(c.max_target_positions, D, c.padding_idx, c.learned_pos));
+  embed_positions_ =
+      register_module("embed_positions",
+                      PositionalEmbedding(c.max_target_positions, D, c.padding_idx, c.learned_pos));
   for (int64_t i = 0; i < c.layers; ++i) layers_->push_back(TransformerDecoderLayer(c));
   register_module("layers", layers_);
   if (c.normalize_before) {
@@ -103,12 +104,12 @@ at::Tensor TransformerDecoderImpl::forward(const at::Tensor& prev, const at::Ten
   at::Tensor causal;
   if (!inc) {
     const int64_t L = tokens.size(1);
-    causal = torch::triu(torch::full({L, L}, -std::numeric_limits<float>::infinity(),
-                                     x.options()), 1);
+    causal =
+        torch::triu(torch::full({L, L}, -std::numeric_limits<float>::infinity(), x.options()), 1);
   }
   for (size_t i = 0; i < layers_->size(); ++i) {
-    x = layers_[i]->as<TransformerDecoderLayer>()->forward(
-        x, enc, enc_pad, self_pad, causal, state, "layers." + std::to_string(i));
+    x = layers_[i]->as<TransformerDecoderLayer>()->forward(x, enc, enc_pad, self_pad, causal, state,
+                                                           "layers." + std::to_string(i));
   }
   if (layer_norm_) x = layer_norm_(x);
   x = x.transpose(0, 1);  // B x L x D

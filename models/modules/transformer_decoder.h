@@ -51,8 +51,8 @@ class TransformerDecoderLayerImpl : public torch::nn::Module {
   // x: (L, B, D); enc: (T, B, D); enc_pad: (B, T) bool; self_pad: (B, L) bool or undefined;
   // causal: (L, L) float additive or undefined -> (L, B, D)
   at::Tensor forward(const at::Tensor& x, const at::Tensor& enc, const at::Tensor& enc_pad,
-                     const at::Tensor& self_pad, const at::Tensor& causal,
-                     IncrementalState* state, const std::string& name);
+                     const at::Tensor& self_pad, const at::Tensor& causal, IncrementalState* state,
+                     const std::string& name);
 
  private:
   at::Tensor activation(const at::Tensor& x) const;

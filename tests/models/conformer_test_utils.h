@@ -26,16 +26,16 @@ inline std::string json_to_option_text(const nlohmann::json& v) {
 
 inline void require_unsupported_at_default(const nlohmann::json& args) {
   const std::map<std::string, nlohmann::json> must = {
-      {"adaptive_input", false},       {"quant_noise_pq", 0},
-      {"decoder_layerdrop", 0.0},      {"no_token_positional_embeddings", false},
-      {"distance_penalty", false},     {"allow_extra_tokens", false},
-      {"layernorm_embedding", false},  {"adaptive_softmax_cutoff", nullptr},
+      {"adaptive_input", false},          {"quant_noise_pq", 0},
+      {"decoder_layerdrop", 0.0},         {"no_token_positional_embeddings", false},
+      {"distance_penalty", false},        {"allow_extra_tokens", false},
+      {"layernorm_embedding", false},     {"adaptive_softmax_cutoff", nullptr},
       {"conv_version", "s2t_transformer"}};
   for (const auto& [key, want] : must) {
     if (!args.contains(key)) continue;
     const auto& got = args.at(key);
-    bool same = got == want || (got.is_number() && want.is_number() &&
-                                got.get<double>() == want.get<double>());
+    bool same = got == want ||
+                (got.is_number() && want.is_number() && got.get<double>() == want.get<double>());
     TRELLIS_CHECK(same, ConfigError, "fixture uses unsupported {}={}", key, got.dump());
   }
 }

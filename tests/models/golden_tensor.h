@@ -16,12 +16,18 @@ namespace trellis::testing {
 // t: a stored tensor -> a CPU tensor of the same dtype (F32, F64, I64, I32, BOOL) and shape
 inline at::Tensor to_tensor(const SafeTensor& t) {
   at::ScalarType st;
-  if (t.dtype == "F32") st = at::kFloat;
-  else if (t.dtype == "F64") st = at::kDouble;
-  else if (t.dtype == "I64") st = at::kLong;
-  else if (t.dtype == "I32") st = at::kInt;
-  else if (t.dtype == "BOOL") st = at::kBool;
-  else throw Error("golden_tensor: unsupported dtype " + t.dtype);
+  if (t.dtype == "F32")
+    st = at::kFloat;
+  else if (t.dtype == "F64")
+    st = at::kDouble;
+  else if (t.dtype == "I64")
+    st = at::kLong;
+  else if (t.dtype == "I32")
+    st = at::kInt;
+  else if (t.dtype == "BOOL")
+    st = at::kBool;
+  else
+    throw Error("golden_tensor: unsupported dtype " + t.dtype);
   auto out = torch::empty(t.shape, torch::TensorOptions().dtype(st));
   TRELLIS_CHECK(static_cast<size_t>(out.nbytes()) == t.data.size(), Error,
                 "golden_tensor: {} bytes for shape of {} bytes", t.data.size(), out.nbytes());

@@ -2,7 +2,6 @@
 // attention (batch-safe shift, padded batch), the FBK conv module (train mode, BatchNorm batch
 // statistics, padding zeroed) and the ESPnet rel_pos / rope attention.
 #include <catch2/catch.hpp>
-
 #include <functional>
 
 #include "models/conformer/fbk_conformer_layer.h"
@@ -61,7 +60,8 @@ TEST_CASE("FBK relative attention: finite-difference gradients (double)", "[unit
   }
 }
 
-TEST_CASE("FBK conv module: finite-difference gradients (double, train mode)", "[unit][conformer]") {
+TEST_CASE("FBK conv module: finite-difference gradients (double, train mode)",
+          "[unit][conformer]") {
   torch::manual_seed(4);
   FbkConvModule conv(6, 3, 0.0);
   conv->to(torch::kDouble);

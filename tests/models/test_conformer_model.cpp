@@ -62,7 +62,8 @@ TEST_CASE("FBK conformer model matches FBK-fairseq fixtures", "[unit][conformer]
     SECTION("each utterance alone equals its frames in the padded batch") {
       for (int64_t b = 0; b < src.size(0); ++b) {
         int64_t L = src_lengths[b].item<int64_t>();
-        auto alone = model->encode(src.narrow(0, b, 1).narrow(1, 0, L), src_lengths.narrow(0, b, 1));
+        auto alone =
+            model->encode(src.narrow(0, b, 1).narrow(1, 0, L), src_lengths.narrow(0, b, 1));
         int64_t Lc = ctc_lengths[b].item<int64_t>(), Le = lens[b].item<int64_t>();
         CHECK(max_abs_diff(alone.ctc_logits.select(1, 0),
                            enc.ctc_logits.narrow(0, 0, Lc).select(1, b)) < 1e-5);

@@ -27,6 +27,12 @@ int64_t subsampler_params(int64_t F, int64_t C, int64_t D, const std::vector<int
   return n;
 }
 
+// upstream layer (spec/models.md 1.5), FFN f, kernel K, rel_pos extras
+int64_t up_layer_params(int64_t D, int64_t f, int64_t K, bool rel_pos) {
+  return 2 * (2 * D + D * f + f + f * D + D) + 2 * D + 4 * (D * D + D) +
+         (rel_pos ? D * D + 2 * D : 0) + (2 * D + 2 * D * D + D * K + 2 * D + D * D) + 2 * D;
+}
+
 int64_t decoder_params(int64_t V, int64_t D, int64_t f, int64_t L, bool tied) {
   return V * D + L * (8 * (D * D + D) + 2 * D * f + f + D + 6 * D) + 2 * D + (tied ? 0 : V * D);
 }
@@ -49,18 +55,26 @@ TEST_CASE("conformer presets: parameter counts follow the spec", "[unit][conform
     ConformerOptions o;
     auto model = build(arch, ctx, &o);
     const int64_t D = o.encoder_embed_dim;
+    const bool up = o.conformer_variant == "upstream";
+    int64_t layer =
+        up ? up_layer_params(D, o.encoder_ffn_embed_dim, o.depthwise_conv_kernel_size, false)
+           : fbk_layer_params(D, o.feed_forward_expansion_factor, o.conformer_conv_kernel_size);
     int64_t want = subsampler_params(80, o.conv_channels, D, o.conv_kernel_sizes) +
-                   o.encoder_layers * fbk_layer_params(D, o.feed_forward_expansion_factor,
-                                                       o.conformer_conv_kernel_size) +
-                   (D + 1) * ctx.src_vocab_size +
-                   decoder_params(ctx.tgt_vocab_size, o.decoder_embed_dim,
-                                  o.decoder_ffn_embed_dim, o.decoder_layers, false);
+                   o.encoder_layers * layer + (up ? D * D + D : 0) + (D + 1) * ctx.src_vocab_size +
+                   decoder_params(ctx.tgt_vocab_size, o.decoder_embed_dim, o.decoder_ffn_embed_dim,
+                                  o.decoder_layers, false);
     INFO(arch);
     CHECK(model->num_parameters() == want);
     if (arch == "conformer") {  // the literal numbers of fairseq-compat.md 4.2
       CHECK(subsampler_params(80, 1024, 512, {5, 5}) == 3033088);
       CHECK(fbk_layer_params(512, 4, 31) == 6323200);
       CHECK(model->num_parameters() == 104136704 + 1024 * 8000 + 513 * 8001);
+    }
+    if (arch == "s2t_conformer") {  // spec/models.md 1.5: upstream encoder 42,948,352
+      CHECK(subsampler_params(80, 1024, 256, {5, 5}) == 1721856);
+      CHECK(up_layer_params(256, 2048, 31, false) == 2572544);
+      CHECK(up_layer_params(256, 2048, 31, true) == 2638592);
+      CHECK(1721856 + 16 * 2572544 + 65792 == 42948352);
     }
   }
 }
@@ -131,6 +145,40 @@ TEST_CASE("conformer_ctc: encoder-only CTC logits", "[unit][conformer]") {
   CHECK(out.logits.sizes() == std::vector<int64_t>{6, 2, ctx.tgt_vocab_size});
   CHECK(torch::equal(out.encoder.ctc_lengths, torch::tensor({6, 5}, torch::kLong)));
   CHECK_FALSE(model.has_decoder());
+}
+
+TEST_CASE("conformer: upstream variants run and name their weights like fairseq",
+          "[unit][conformer]") {
+  auto ctx = tiny_context();
+  for (auto [attn, pos] : std::vector<std::pair<std::string, std::string>>{
+           {"none", "abs"}, {"espnet", "abs"}, {"espnet", "rel_pos"}, {"espnet", "rope"}}) {
+    auto o = tiny_options();
+    o.conformer_variant = "upstream";
+    o.encoder_ffn_embed_dim = 24;
+    o.depthwise_conv_kernel_size = 5;
+    o.attn_type = attn;
+    o.pos_enc_type = pos;
+    o.ctc_encoder_layer = 1;
+    o.ctc_compress_strategy = "avg";
+    INFO(attn << " " << pos);
+    ConformerModel model(o, ctx);
+    model.eval();
+    auto sd = model.state_dict();
+    CHECK(sd.count("encoder.linear.weight"));
+    CHECK(sd.count("encoder.conformer_layers.1.ffn2.w_1.weight"));
+    CHECK(sd.count("encoder.conformer_layers.0.conv_module.batch_norm.running_var"));
+    CHECK(sd.count(attn == "none" ? "encoder.conformer_layers.0.self_attn.q_proj.weight"
+                                  : "encoder.conformer_layers.0.self_attn.linear_q.weight"));
+    if (pos == "rel_pos") CHECK(sd.count("encoder.conformer_layers.0.self_attn.pos_bias_u"));
+    if (pos == "rope") CHECK(sd.count("encoder.conformer_layers.0.self_attn.rotary_emb.inv_freq"));
+    auto src = torch::randn({2, 23, 8});
+    auto lengths = torch::tensor({23, 17}, torch::kLong);
+    auto prev = torch::tensor({{2, 4, 5}, {2, 6, 1}}, torch::kLong);
+    auto out = model.forward(src, lengths, prev);
+    CHECK(out.logits.sizes() == std::vector<int64_t>{2, 3, ctx.tgt_vocab_size});
+    CHECK(out.encoder.encoder_out.size(0) == out.encoder.encoder_padding_mask.size(1));
+    CHECK(torch::isfinite(out.logits).all().item<bool>());
+  }
 }
 
 TEST_CASE("conformer: --checkpoint-activations gives the same gradients", "[unit][conformer]") {

@@ -58,8 +58,8 @@ TEST_CASE("FBK conformer layer matches FBK-fairseq fixtures", "[unit][conformer]
     SECTION("train mode without dropout, BatchNorm running statistics") {
       auto layer = make_layer(f, false, 0.0);
       layer->train();
-      double err = max_abs_diff_valid(layer->forward(x, pad), golden(f, "output_train_nodropout"),
-                                      lengths);
+      double err =
+          max_abs_diff_valid(layer->forward(x, pad), golden(f, "output_train_nodropout"), lengths);
       WARN(path << " output_train_nodropout max abs err " << err);
       CHECK(err < 1e-5);
       auto buffers = layer->named_buffers();
@@ -69,8 +69,9 @@ TEST_CASE("FBK conformer layer matches FBK-fairseq fixtures", "[unit][conformer]
         WARN(key << " max abs err " << e);
         CHECK(e < 1e-6);
       }
-      CHECK(buffers["conv_module.batchnorm.num_batches_tracked"].item<int64_t>() ==
-            golden(f, "after_train_step.conv_module.batchnorm.num_batches_tracked").item<int64_t>());
+      CHECK(
+          buffers["conv_module.batchnorm.num_batches_tracked"].item<int64_t>() ==
+          golden(f, "after_train_step.conv_module.batchnorm.num_batches_tracked").item<int64_t>());
     }
     SECTION("batch-safe shift: an utterance alone equals its frames in the padded batch") {
       auto layer = make_layer(f, false, 0.1);
@@ -78,8 +79,8 @@ TEST_CASE("FBK conformer layer matches FBK-fairseq fixtures", "[unit][conformer]
       auto batched = layer->forward(x, pad);
       for (int64_t b = 0; b < x.size(1); ++b) {
         int64_t L = lengths[b].item<int64_t>();
-        auto alone = layer->forward(x.narrow(0, 0, L).narrow(1, b, 1),
-                                    torch::zeros({1, L}, torch::kBool));
+        auto alone =
+            layer->forward(x.narrow(0, 0, L).narrow(1, b, 1), torch::zeros({1, L}, torch::kBool));
         double e = max_abs_diff(alone.select(1, 0), batched.narrow(0, 0, L).select(1, b));
         CHECK(e < 1e-5);
       }

@@ -9,7 +9,8 @@
 using namespace trellis;
 using namespace trellis::testing;
 
-TEST_CASE("Transformer decoder matches FBK-fairseq fixtures", "[unit][conformer][decoder][golden]") {
+TEST_CASE("Transformer decoder matches FBK-fairseq fixtures",
+          "[unit][conformer][decoder][golden]") {
   int found = 0;
   for (const auto& path : golden_files("decoder")) {
     ++found;
