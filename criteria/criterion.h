@@ -41,8 +41,8 @@ struct CriterionTargets {
 };
 
 struct LossOutput {
-  at::Tensor loss;           // () float, summed over the batch, differentiable
-  double sample_size = 0.0;  // the gradient denominator's share of this batch
+  at::Tensor loss;                      // () float, summed over the batch, differentiable
+  double sample_size = 0.0;             // the gradient denominator's share of this batch
   std::map<std::string, double> stats;  // summable: loss, nll_loss, ntokens, nsentences, ...
 };
 
@@ -73,7 +73,10 @@ class Criterion {
   // scalars (fairseq's log_scalar, priority 10) then derived values (log_derived, priority 20).
   Stats reduce_metrics(const StatSums& summed) const;
   virtual Stats reduce_scalars(const StatSums& summed) const = 0;
-  virtual Stats reduce_derived(const StatSums& summed) const { (void)summed; return {}; }
+  virtual Stats reduce_derived(const StatSums& summed) const {
+    (void)summed;
+    return {};
+  }
 
   // What the model must produce (the task enables the CTC branch from this).
   virtual bool needs_ctc() const { return false; }

@@ -17,12 +17,11 @@ CtcTerms ctc_loss_sum(const at::Tensor& logits, const at::Tensor& input_lengths,
                 "ctc: blank index {} outside the {} output units", blank, logits.size(2));
   CtcTerms t;
   t.lprobs = at::log_softmax(at_least_float32(logits), -1);  // (T, B, V)
-  t.input_lengths = input_lengths.defined()
-                        ? input_lengths.to(at::kLong).cpu()
-                        : at::full({logits.size(1)}, logits.size(0), at::kLong);
+  t.input_lengths = input_lengths.defined() ? input_lengths.to(at::kLong).cpu()
+                                            : at::full({logits.size(1)}, logits.size(0), at::kLong);
   at::Tensor mask = tokens.ne(pad).logical_and(tokens.ne(eos));  // (B, S)
-  at::Tensor flat = tokens.masked_select(mask);                   // (sum units)
-  t.target_lengths = mask.sum(-1).to(at::kLong).cpu();            // (B)
+  at::Tensor flat = tokens.masked_select(mask);                  // (sum units)
+  t.target_lengths = mask.sum(-1).to(at::kLong).cpu();           // (B)
   if (target_lengths.defined()) {
     TRELLIS_CHECK(target_lengths.to(at::kLong).cpu().equal(t.target_lengths), DataError,
                   "ctc: target lengths disagree with the non-pad, non-eos tokens of the targets");
@@ -81,10 +80,9 @@ std::map<std::string, double> ctc_error_counts(const at::Tensor& lprobs,
 }
 
 void CtcOptions::validate() const {
-  TRELLIS_CHECK(post_process == "letter" || post_process == "sentencepiece" ||
-                    post_process == "none",
-                ConfigError, "--post-process: letter, sentencepiece or none (got '{}')",
-                post_process);
+  TRELLIS_CHECK(
+      post_process == "letter" || post_process == "sentencepiece" || post_process == "none",
+      ConfigError, "--post-process: letter, sentencepiece or none (got '{}')", post_process);
 }
 
 CtcCriterion::CtcCriterion(const CtcOptions& options, const CriterionContext& ctx)
@@ -95,21 +93,22 @@ CtcCriterion::CtcCriterion(const CtcOptions& options, const CriterionContext& ct
 LossOutput CtcCriterion::forward(const NetOutput& net, const CriterionTargets& targets) {
   TRELLIS_CHECK(net.ctc_logits.defined(), Error, "ctc: the model produced no CTC logits");
   TRELLIS_CHECK(targets.target.defined(), Error, "ctc: no target");
-  CtcTerms t = ctc_loss_sum(net.ctc_logits, net.ctc_lengths, targets.target, at::Tensor(),
-                            ctx_.pad, ctx_.eos, ctx_.blank, options_.zero_infinity);
+  CtcTerms t = ctc_loss_sum(net.ctc_logits, net.ctc_lengths, targets.target, at::Tensor(), ctx_.pad,
+                            ctx_.eos, ctx_.blank, options_.zero_infinity);
   const int64_t B = targets.target.size(0);
   const int64_t ntokens =
       targets.ntokens >= 0 ? targets.ntokens : t.target_lengths.sum().item<int64_t>();
   LossOutput out;
   out.loss = t.loss;
   out.sample_size = static_cast<double>(ctx_.sentence_avg ? B : ntokens);
-  out.stats = {{"loss", t.loss.item<double>()},
-               {"ntokens", static_cast<double>(ntokens)},
-               {"nsentences", static_cast<double>(targets.nsentences >= 0 ? targets.nsentences : B)},
-               {"sample_size", out.sample_size}};
+  out.stats = {
+      {"loss", t.loss.item<double>()},
+      {"ntokens", static_cast<double>(ntokens)},
+      {"nsentences", static_cast<double>(targets.nsentences >= 0 ? targets.nsentences : B)},
+      {"sample_size", out.sample_size}};
   if (!is_training()) {
-    for (const auto& [k, v] : ctc_error_counts(t.lprobs, t.input_lengths, targets.target, ctx_,
-                                               options_.post_process))
+    for (const auto& [k, v] :
+         ctc_error_counts(t.lprobs, t.input_lengths, targets.target, ctx_, options_.post_process))
       out.stats[k] = v;
   }
   return out;
@@ -140,6 +139,5 @@ Stats CtcCriterion::reduce_derived(const StatSums& summed) const {
 
 }  // namespace trellis
 
-TRELLIS_REGISTER(trellis::criterion_registry(), "ctc", trellis::CtcCriterion,
-                 trellis::CtcOptions,
+TRELLIS_REGISTER(trellis::criterion_registry(), "ctc", trellis::CtcCriterion, trellis::CtcOptions,
                  "connectionist temporal classification (fairseq's ctc; WER/UER in validation)");

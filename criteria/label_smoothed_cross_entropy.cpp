@@ -9,8 +9,8 @@ namespace trellis {
 void LabelSmoothedCrossEntropyOptions::validate() const {
   TRELLIS_CHECK(label_smoothing >= 0 && label_smoothing < 1, ConfigError,
                 "--label-smoothing: must be in [0, 1) (got {})", label_smoothing);
-  TRELLIS_CHECK(ignore_prefix_size >= 0, ConfigError,
-                "--ignore-prefix-size: must be >= 0 (got {})", ignore_prefix_size);
+  TRELLIS_CHECK(ignore_prefix_size >= 0, ConfigError, "--ignore-prefix-size: must be >= 0 (got {})",
+                ignore_prefix_size);
   TRELLIS_CHECK(label_smoothing_variant == "fbk" || label_smoothing_variant == "fairseq",
                 ConfigError, "--label-smoothing-variant: fbk or fairseq (got '{}')",
                 label_smoothing_variant);
@@ -19,9 +19,9 @@ void LabelSmoothedCrossEntropyOptions::validate() const {
 std::pair<at::Tensor, at::Tensor> label_smoothed_nll_loss(const at::Tensor& lprobs,
                                                           const at::Tensor& target, double eps,
                                                           int64_t pad, bool upstream_variant) {
-  at::Tensor y = target.unsqueeze(-1);                   // (N, 1)
-  at::Tensor nll = -lprobs.gather(-1, y);                // (N, 1)
-  at::Tensor smooth = -lprobs.sum(-1, /*keepdim=*/true); // (N, 1)
+  at::Tensor y = target.unsqueeze(-1);                    // (N, 1)
+  at::Tensor nll = -lprobs.gather(-1, y);                 // (N, 1)
+  at::Tensor smooth = -lprobs.sum(-1, /*keepdim=*/true);  // (N, 1)
   at::Tensor pad_mask = y.eq(pad);
   nll = nll.masked_fill(pad_mask, 0.0).sum();
   smooth = smooth.masked_fill(pad_mask, 0.0).sum();
@@ -46,7 +46,7 @@ LossOutput LabelSmoothedCrossEntropy::forward(const NetOutput& net,
                 "label_smoothed_cross_entropy: the model produced no decoder output");
   TRELLIS_CHECK(targets.target.defined(), Error, "label_smoothed_cross_entropy: no target");
   at::Tensor lprobs = at::log_softmax(at_least_float32(net.decoder_logits), -1);  // (B, L, V)
-  at::Tensor target = targets.target;                                               // (B, L)
+  at::Tensor target = targets.target;                                             // (B, L)
   const int64_t B = target.size(0);
   const int64_t k = options_.ignore_prefix_size;
   if (k > 0) {

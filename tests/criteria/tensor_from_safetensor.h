@@ -20,12 +20,18 @@ namespace trellis::testing {
 // t: a stored tensor -> a CPU tensor of the same dtype (F32, F64, I64, I32, BOOL) and shape.
 inline at::Tensor tensor_from_safetensor(const SafeTensor& t) {
   at::ScalarType st;
-  if (t.dtype == "F32") st = at::kFloat;
-  else if (t.dtype == "F64") st = at::kDouble;
-  else if (t.dtype == "I64") st = at::kLong;
-  else if (t.dtype == "I32") st = at::kInt;
-  else if (t.dtype == "BOOL") st = at::kBool;
-  else throw Error("tensor_from_safetensor: unsupported dtype " + t.dtype);
+  if (t.dtype == "F32")
+    st = at::kFloat;
+  else if (t.dtype == "F64")
+    st = at::kDouble;
+  else if (t.dtype == "I64")
+    st = at::kLong;
+  else if (t.dtype == "I32")
+    st = at::kInt;
+  else if (t.dtype == "BOOL")
+    st = at::kBool;
+  else
+    throw Error("tensor_from_safetensor: unsupported dtype " + t.dtype);
   at::Tensor out = torch::empty(t.shape, torch::TensorOptions().dtype(st));
   TRELLIS_CHECK(static_cast<size_t>(out.nbytes()) == t.data.size(), Error,
                 "tensor_from_safetensor: {} bytes for a shape of {} bytes", t.data.size(),

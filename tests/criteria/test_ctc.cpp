@@ -2,7 +2,6 @@
 // criteria fixture), per-utterance losses (padding invariance), finite differences in double,
 // validation WER/UER by greedy decoding.
 #include <catch2/catch.hpp>
-
 #include <regex>
 
 #include "core/data/dictionary.h"
@@ -57,14 +56,17 @@ void check_ctc_case(const SafeTensorsFile& f, const std::string& prefix, bool ze
     INFO("logging_output " << key);
     REQUIRE(out.stats.count(key));
     const double v = json_number(value);
-    if (std::isinf(v)) CHECK(out.stats.at(key) == v);
-    else CHECK(out.stats.at(key) == Approx(v).epsilon(1e-5));
+    if (std::isinf(v))
+      CHECK(out.stats.at(key) == v);
+    else
+      CHECK(out.stats.at(key) == Approx(v).epsilon(1e-5));
   }
   if (f.contains(prefix + ".grad_logits")) {
     at::Tensor grad = torch::autograd::grad({out.loss}, {net.ctc_logits})[0];
     CHECK(max_abs(grad, fixture_tensor(f, prefix + ".grad_logits")) < 1e-5);
   }
-  check_reduce_metrics(crit->reduce_metrics(out.stats), fixture_meta(f, prefix + ".reduce_metrics"));
+  check_reduce_metrics(crit->reduce_metrics(out.stats),
+                       fixture_meta(f, prefix + ".reduce_metrics"));
 }
 
 }  // namespace

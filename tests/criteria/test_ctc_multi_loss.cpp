@@ -24,12 +24,12 @@ struct Batch {
 
 Batch fixture_batch(const SafeTensorsFile& f) {
   Batch b;
-  b.net.decoder_logits = fixture_tensor(f, "logits");       // (B, L, V_tgt)
-  b.net.ctc_logits = fixture_tensor(f, "ctc_logits");       // (T, B, V_src)
-  b.net.ctc_lengths = fixture_tensor(f, "ctc_lengths");     // (B)
-  b.targets.target = fixture_tensor(f, "target");           // (B, L)
+  b.net.decoder_logits = fixture_tensor(f, "logits");    // (B, L, V_tgt)
+  b.net.ctc_logits = fixture_tensor(f, "ctc_logits");    // (T, B, V_src)
+  b.net.ctc_lengths = fixture_tensor(f, "ctc_lengths");  // (B)
+  b.targets.target = fixture_tensor(f, "target");        // (B, L)
   b.targets.target_lengths = fixture_tensor(f, "target_lengths");
-  b.targets.transcript = fixture_tensor(f, "transcript");   // (B, S)
+  b.targets.transcript = fixture_tensor(f, "transcript");  // (B, S)
   b.targets.transcript_lengths = fixture_tensor(f, "transcript_lengths");
   return b;
 }
@@ -86,12 +86,13 @@ void check_cml_fixture(const SafeTensorsFile& f) {
   at::Tensor per_utt = fixture_tensor(f, "cml.ctc_loss_per_utt");
   for (int64_t i = 0; i < per_utt.size(0); ++i) {
     const int64_t T = b.net.ctc_lengths[i].item<int64_t>();
-    CtcTerms one = ctc_loss_sum(b.net.ctc_logits.detach().slice(0, 0, T).slice(1, i, i + 1),
-                                b.net.ctc_lengths.slice(0, i, i + 1),
-                                b.targets.transcript.slice(0, i, i + 1), at::Tensor(), ctx.pad,
-                                ctx.eos, ctx.blank, true);
+    CtcTerms one =
+        ctc_loss_sum(b.net.ctc_logits.detach().slice(0, 0, T).slice(1, i, i + 1),
+                     b.net.ctc_lengths.slice(0, i, i + 1), b.targets.transcript.slice(0, i, i + 1),
+                     at::Tensor(), ctx.pad, ctx.eos, ctx.blank, true);
     CHECK(one.loss.item<double>() == Approx(per_utt[i].item<double>()).epsilon(1e-5).margin(1e-6));
-    if (per_utt[i].item<double>() == 0.0) CHECK(grads[0].select(1, i).abs().max().item<double>() == 0);
+    if (per_utt[i].item<double>() == 0.0)
+      CHECK(grads[0].select(1, i).abs().max().item<double>() == 0);
   }
   check_reduce_metrics(crit->reduce_metrics(out.stats), fixture_meta(f, "cml.reduce_metrics"));
 }
@@ -226,8 +227,8 @@ TEST_CASE("ctc_multi_loss builds its underlying criterion from the parsed option
   CHECK(g->component == "label_smoothed_cross_entropy");
   CriterionContext ctx;
   ctx.underlying_options = &g->options;
-  auto crit = criterion_registry().create("ctc_multi_loss", r.config.find("criterion")->options,
-                                          ctx);
+  auto crit =
+      criterion_registry().create("ctc_multi_loss", r.config.find("criterion")->options, ctx);
   const auto& under = dynamic_cast<const CtcMultiLoss&>(*crit).underlying();
   const auto& ls = dynamic_cast<const LabelSmoothedCrossEntropy&>(under).options();
   CHECK(ls.label_smoothing == 0.1);

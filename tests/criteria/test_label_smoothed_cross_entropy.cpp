@@ -1,12 +1,11 @@
 // label_smoothed_cross_entropy: parity with FBK-fairseq and fairseq (every `ls*.ipfx<k>.*` case
 // of every criteria fixture), finite differences in double, padding invariance, options.
 #include <catch2/catch.hpp>
-
 #include <regex>
 
 #include "criteria/label_smoothed_cross_entropy.h"
-#include "goldens.h"
 #include "criteria/tensor_from_safetensor.h"
+#include "goldens.h"
 
 using namespace trellis;
 using namespace trellis::testing;
@@ -66,7 +65,8 @@ void check_ls_case(const SafeTensorsFile& f, const std::string& prefix, int64_t 
   at::Tensor grad_lprobs = torch::autograd::grad({loss}, {lprobs})[0];
   CHECK(max_abs(grad_lprobs, fixture_tensor(f, prefix + ".grad_lprobs")) < 1e-5);
 
-  check_reduce_metrics(crit->reduce_metrics(out.stats), fixture_meta(f, prefix + ".reduce_metrics"));
+  check_reduce_metrics(crit->reduce_metrics(out.stats),
+                       fixture_meta(f, prefix + ".reduce_metrics"));
 }
 
 }  // namespace
@@ -87,8 +87,8 @@ TEST_CASE("label_smoothed_cross_entropy matches every fairseq/FBK fixture",
     if (f.contains("ls.sentence_avg.sample_size")) {
       CriterionContext ctx;
       ctx.sentence_avg = true;
-      auto crit = make_criterion<LabelSmoothedCrossEntropyOptions>("label_smoothed_cross_entropy",
-                                                                   ctx);
+      auto crit =
+          make_criterion<LabelSmoothedCrossEntropyOptions>("label_smoothed_cross_entropy", ctx);
       NetOutput net;
       net.decoder_logits = fixture_tensor(f, "logits");
       CriterionTargets targets;
@@ -148,8 +148,8 @@ TEST_CASE("label_smoothed_cross_entropy: a sample's loss does not change when pa
     const int64_t L = lengths[b].item<int64_t>();
     NetOutput one;
     one.decoder_logits = logits.slice(0, b, b + 1).slice(1, 0, L);
-    CriterionTargets t{target.slice(0, b, b + 1).slice(1, 0, L), lengths.slice(0, b, b + 1),
-                       {}, {}, -1, -1};
+    CriterionTargets t{
+        target.slice(0, b, b + 1).slice(1, 0, L), lengths.slice(0, b, b + 1), {}, {}, -1, -1};
     LossOutput o = crit->forward(one, t);
     sum += o.loss.item<double>();
     for (const auto& [k, v] : o.stats) summed[k] += v;
@@ -162,9 +162,9 @@ TEST_CASE("label_smoothed_cross_entropy: a sample's loss does not change when pa
 TEST_CASE("label_smoothed_cross_entropy rejects bad options", "[unit][criteria]") {
   CriterionContext ctx;
   using O = LabelSmoothedCrossEntropyOptions;
-  CHECK_THROWS_AS(make_criterion<O>("label_smoothed_cross_entropy", ctx,
-                                    [](O& o) { o.label_smoothing = 1.0; }),
-                  ConfigError);
+  CHECK_THROWS_AS(
+      make_criterion<O>("label_smoothed_cross_entropy", ctx, [](O& o) { o.label_smoothing = 1.0; }),
+      ConfigError);
   CHECK_THROWS_AS(make_criterion<O>("label_smoothed_cross_entropy", ctx,
                                     [](O& o) { o.ignore_prefix_size = -1; }),
                   ConfigError);
