@@ -54,8 +54,8 @@ TEST_CASE("npy: decode converts f8/f2/i2 and rejects malformed input", "[unit][n
         "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
     h.append((64 - (10 + h.size() + 1) % 64) % 64, ' ');
     h += '\n';
-    std::vector<uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, uint8_t(h.size()), 0};
-    b.insert(b.end(), h.begin(), h.end());
+    const std::string file = std::string("\x93NUMPY\x01\x00", 8) + char(h.size()) + '\0' + h;
+    std::vector<uint8_t> b(file.begin(), file.end());
     b.insert(b.end(), payload.begin(), payload.end());
     return b;
   };
