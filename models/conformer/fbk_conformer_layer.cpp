@@ -44,13 +44,15 @@ FbkConvModuleImpl::FbkConvModuleImpl(int64_t dim, int64_t kernel_size, double dr
 
 // x: (B, T, D); pad: (B, T) bool -> (B, T, D)
 at::Tensor FbkConvModuleImpl::forward(const at::Tensor& x, const at::Tensor& pad) {
-  auto h = layernorm_(x).transpose(1, 2);  // B x D x T
-  h = torch::glu(first_pointwise_conv1d_(h), 1);
-  h = zero_padded(h, pad, 2);
+  // the 1x1 convolutions are matmuls on the (B, T, C) layout (same [out, in, 1] weights)
+  auto h = torch::linear(layernorm_(x), first_pointwise_conv1d_->weight.squeeze(-1),
+                         first_pointwise_conv1d_->bias);       // B x T x 2D
+  h = zero_padded(torch::glu(h, -1), pad, 1).transpose(1, 2);  // B x D x T
   h = zero_padded(depthwise_conv1d_(h), pad, 2);
-  h = zero_padded(batchnorm_(h), pad, 2);
-  h = zero_padded(second_pointwise_conv1d_(torch::silu(h)), pad, 2);
-  return dropout_(h).transpose(1, 2);
+  h = torch::silu(zero_padded(batchnorm_(h), pad, 2)).transpose(1, 2);  // silu(0) = 0
+  h = torch::linear(h, second_pointwise_conv1d_->weight.squeeze(-1),
+                    second_pointwise_conv1d_->bias);  // B x T x D
+  return dropout_(zero_padded(h, pad, 1));
 }
 
 FbkConformerLayerImpl::FbkConformerLayerImpl(const FbkConformerLayerConfig& c)

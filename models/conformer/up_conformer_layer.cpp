@@ -38,10 +38,10 @@ UpConvModuleImpl::UpConvModuleImpl(int64_t dim, int64_t kernel_size, double drop
 
 // x: (B, T, D) -> (B, T, D)
 at::Tensor UpConvModuleImpl::forward(const at::Tensor& x) {
-  auto h = layer_norm_(x).transpose(1, 2);
-  h = torch::glu(pointwise_conv1_(h), 1);
-  h = torch::silu(batch_norm_(depthwise_conv_(h)));
-  return dropout_(pointwise_conv2_(h)).transpose(1, 2);
+  // the 1x1 convolutions are matmuls on the (B, T, C) layout (same [out, in, 1] weights)
+  auto h = torch::glu(torch::linear(layer_norm_(x), pointwise_conv1_->weight.squeeze(-1)), -1);
+  h = torch::silu(batch_norm_(depthwise_conv_(h.transpose(1, 2)))).transpose(1, 2);
+  return dropout_(torch::linear(h, pointwise_conv2_->weight.squeeze(-1)));
 }
 
 UpConformerLayerImpl::UpConformerLayerImpl(const UpConformerLayerConfig& c) {
