@@ -198,3 +198,22 @@ TEST_CASE("batching: size filter errors name the sample; bucketing", "[unit][bat
   CHECK(buckets == std::vector<int64_t>{5, 10});
   CHECK(bucketed_sizes({1, 5, 6, 10}, buckets) == std::vector<int64_t>{5, 5, 10, 10});
 }
+
+TEST_CASE("padding stays under 5% on 3-15 s utterances at --max-tokens 40000",
+          "[unit][batching]") {
+  // 3000 utterances of 3-15 s (300-1500 frames at 10 ms), uniformly drawn with a fixed seed.
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<int64_t> len(300, 1500);
+  std::vector<int64_t> sizes(3000);
+  for (auto& s : sizes) s = len(rng);
+  for (auto style : {trellis::BatchingStyle::kFbk, trellis::BatchingStyle::kUpstream}) {
+    trellis::BatchingOptions o;
+    o.max_tokens = 40000;
+    o.style = style;
+    auto order = trellis::ordered_indices(sizes, style);
+    auto batches = trellis::batch_by_size(order, sizes, o);
+    double pad = trellis::padding_fraction(batches, sizes);
+    INFO("padding fraction " << pad << " over " << batches.size() << " batches");
+    CHECK(pad < 0.05);
+  }
+}
