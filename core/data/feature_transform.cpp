@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "core/data/delta_deltas.h"
 #include "core/data/global_cmvn.h"
 #include "core/data/specaugment.h"
 #include "core/data/utterance_cmvn.h"
@@ -74,8 +75,18 @@ std::unique_ptr<FeatureTransform> make(const std::string& name, const YAML::Node
       throw DataError(fmt::format("{}: {}", config_path, e.what()));
     }
   }
+  if (name == "delta_deltas") {
+    DeltaDeltasOptions o;
+    o.win_length = get(params, "win_length", 5, where);
+    try {
+      return std::make_unique<DeltaDeltas>(o);
+    } catch (const DataError& e) {
+      throw DataError(fmt::format("{}: {}", config_path, e.what()));
+    }
+  }
   throw DataError(fmt::format(
-      "{}: unknown feature transform '{}' (known: utterance_cmvn, global_cmvn, specaugment)",
+      "{}: unknown feature transform '{}' (known: utterance_cmvn, global_cmvn, specaugment, "
+      "delta_deltas)",
       config_path, name));
 }
 

@@ -229,3 +229,18 @@ transforms:
   CHECK(build_transforms(YAML::Load("vocab_filename: dict.txt"), "train", cfg_path).empty());
   fs::remove_all(dir);
 }
+
+TEST_CASE("delta_deltas: matches torchaudio compute_deltas (win_length 5)", "[unit][transforms]") {
+  // Expected values from fairseq's DeltaDeltas (torchaudio.functional.compute_deltas twice).
+  std::vector<float> x = {1, 2, 4, 0, 9, -2, 16, 5};  // (T=4, F=2)
+  const std::vector<float> expect = {1,     2,     1.9f,  -1.0f, 0.65f, 0.54f, 4,      0,
+                                     3.8f,  0.2f,  0.47f, 0.75f, 9,     -2,    4.2f,   1.1f,
+                                     0.17f, 0.69f, 16,    5,     3.1f,  1.7f,  -0.25f, 0.36f};
+  YAML::Node cfg = YAML::Load("transforms: {'*': [delta_deltas]}");
+  auto t = build_transforms(cfg, "test", "config.yaml");
+  REQUIRE(t.size() == 1);
+  std::mt19937_64 rng(0);
+  CHECK(apply_transforms(t, x, 4, 2, rng) == 6);
+  REQUIRE(x.size() == expect.size());
+  for (size_t i = 0; i < x.size(); ++i) CHECK(x[i] == Approx(expect[i]).margin(1e-5));
+}
