@@ -29,6 +29,8 @@ void ConformerOptions::validate() const {
                 "--pos-enc-type and --attn-type apply to --conformer-variant upstream");
   TRELLIS_CHECK(attn_type == "espnet" || pos_enc_type == "abs", ConfigError,
                 "--pos-enc-type {} needs --attn-type espnet", pos_enc_type);
+  TRELLIS_CHECK(conv2d_subsampling_factor == 4 || conv2d_subsampling_factor == 8, ConfigError,
+                "--conv2d-subsampling-factor must be 4 or 8");
   TRELLIS_CHECK(ctc_compress_fixed_ratio > 0, ConfigError,
                 "--ctc-compress-fixed-ratio must be positive");
 }

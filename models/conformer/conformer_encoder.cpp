@@ -7,16 +7,28 @@
 #include "core/error.h"
 #include "models/conformer/fbk_conformer_layer.h"
 #include "models/modules/checkpoint.h"
+#include "models/modules/conv2d_subsampler.h"
 #include "models/modules/padding.h"
 
 namespace trellis {
 
+std::shared_ptr<Subsampler> make_subsampler(const ConformerOptions& o, int64_t input_dim,
+                                            bool mask_padding) {
+  if (o.conv_version == "convtransformer") {
+    const int64_t channels = o.input_channels > 0 ? o.input_channels : 1;
+    return Conv2dSubsampler(channels, input_dim / channels, o.conv_out_channels,
+                            o.encoder_embed_dim, o.conv2d_subsampling_factor == 8 ? 3 : 2)
+        .ptr();
+  }
+  return Conv1dSubsampler(input_dim, o.conv_channels, o.encoder_embed_dim, o.conv_kernel_sizes,
+                          mask_padding)
+      .ptr();
+}
+
 ConformerEncoderImpl::ConformerEncoderImpl(const ConformerOptions& o, int64_t input_dim,
                                            int64_t ctc_vocab)
     : o_(o) {
-  subsample_ =
-      register_module("subsample", Conv1dSubsampler(input_dim, o.conv_channels, o.encoder_embed_dim,
-                                                    o.conv_kernel_sizes, /*mask_padding=*/true));
+  subsample_ = register_module("subsample", make_subsampler(o, input_dim, /*mask_padding=*/true));
   FbkConformerLayerConfig c;
   c.embed_dim = o.encoder_embed_dim;
   c.attention_heads = o.encoder_attention_heads;
@@ -52,7 +64,7 @@ at::Tensor ConformerEncoderImpl::run_layer(size_t i, const at::Tensor& x, const 
 // src: (B, T, F*C) float; lengths: (B) int64 -> EncoderOut
 EncoderOut ConformerEncoderImpl::forward(const at::Tensor& src, const at::Tensor& lengths,
                                          bool return_all_hiddens) {
-  auto [x, lens] = subsample_(src, lengths);  // T' x B x D
+  auto [x, lens] = subsample_->forward(src, lengths);  // T' x B x D
   const double scale = o_.no_scale_embedding ? 1.0 : std::sqrt(double(o_.encoder_embed_dim));
   x = dropout_(x * scale);
   auto pad = lengths_to_padding_mask(lens, x.size(0));

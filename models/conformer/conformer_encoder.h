@@ -21,6 +21,11 @@
 
 namespace trellis {
 
+// The front end selected by --conv-version (Conv1d + GLU with FBK's padding zeroing when
+// mask_padding, or Conv2d x4/x8).
+std::shared_ptr<Subsampler> make_subsampler(const ConformerOptions& o, int64_t input_dim,
+                                            bool mask_padding);
+
 class ConformerEncoderImpl : public SpeechEncoder {
  public:
   // ctc_vocab: size of the CTC head's vocabulary (0 = no CTC head).
@@ -38,7 +43,7 @@ class ConformerEncoderImpl : public SpeechEncoder {
   ConformerOptions o_;
   int64_t ctc_layer_ = 0;
   CtcCompressConfig compress_;
-  Conv1dSubsampler subsample_{nullptr};
+  std::shared_ptr<Subsampler> subsample_;
   torch::nn::ModuleList conformer_layers_;
   torch::nn::Linear ctc_fc_{nullptr};
   torch::nn::Dropout dropout_{nullptr};

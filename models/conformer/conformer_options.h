@@ -15,6 +15,9 @@ struct ConformerOptions {
   int64_t input_channels = 1;
   std::vector<int64_t> conv_kernel_sizes = {5, 5};
   int64_t conv_channels = 1024;
+  std::string conv_version = "s2t_transformer";
+  int64_t conv_out_channels = 256;
+  int64_t conv2d_subsampling_factor = 4;
   // encoder
   int64_t encoder_embed_dim = 512;
   int64_t encoder_ffn_embed_dim = 2048;
@@ -65,6 +68,13 @@ struct ConformerOptions {
     v.field("input_channels", input_channels, "input channels");
     v.field("conv_kernel_sizes", conv_kernel_sizes, "kernel sizes of the Conv1d subsampler layers");
     v.field("conv_channels", conv_channels, "channels in the Conv1d subsampler layers");
+    v.field("conv_version", conv_version,
+            "subsampler: s2t_transformer = Conv1d + GLU, convtransformer = Conv2d + ReLU")
+        .choices({"s2t_transformer", "convtransformer"});
+    v.field("conv_out_channels", conv_out_channels, "channels of the Conv2d subsampler");
+    v.field("conv2d_subsampling_factor", conv2d_subsampling_factor,
+            "time reduction of the Conv2d subsampler (2 or 3 stride-2 layers)")
+        .choices({"4", "8"});
     v.field("encoder_embed_dim", encoder_embed_dim, "encoder embedding dimension");
     v.field("encoder_ffn_embed_dim", encoder_ffn_embed_dim,
             "encoder FFN dimension (FBK conformer: only the decoder's default)");

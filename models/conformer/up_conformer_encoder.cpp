@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "models/conformer/conformer_encoder.h"
 #include "models/conformer/up_conformer_layer.h"
 #include "models/modules/checkpoint.h"
 #include "models/modules/espnet_attention.h"
@@ -18,9 +19,7 @@ UpConformerEncoderImpl::UpConformerEncoderImpl(const ConformerOptions& o, int64_
     : o_(o) {
   TRELLIS_CHECK(o.attn_type == "espnet" || o.pos_enc_type == "abs", ConfigError,
                 "--pos-enc-type {} needs --attn-type espnet", o.pos_enc_type);
-  subsample_ =
-      register_module("subsample", Conv1dSubsampler(input_dim, o.conv_channels, o.encoder_embed_dim,
-                                                    o.conv_kernel_sizes, /*mask_padding=*/false));
+  subsample_ = register_module("subsample", make_subsampler(o, input_dim, /*mask_padding=*/false));
   linear_ = register_module("linear", torch::nn::Linear(o.encoder_embed_dim, o.encoder_embed_dim));
   UpConformerLayerConfig c;
   c.embed_dim = o.encoder_embed_dim;
@@ -45,7 +44,7 @@ UpConformerEncoderImpl::UpConformerEncoderImpl(const ConformerOptions& o, int64_
 // src: (B, T, F*C); lengths: (B) -> EncoderOut
 EncoderOut UpConformerEncoderImpl::forward(const at::Tensor& src, const at::Tensor& lengths,
                                            bool return_all_hiddens) {
-  auto [x, lens] = subsample_(src, lengths);  // T x B x D
+  auto [x, lens] = subsample_->forward(src, lengths);  // T x B x D
   auto pad = lengths_to_padding_mask(lens, x.size(0));
   const int64_t D = o_.encoder_embed_dim;
   x = x * (o_.no_scale_embedding ? 1.0 : std::sqrt(double(D)));

@@ -33,7 +33,7 @@ class UpConformerEncoderImpl : public SpeechEncoder {
   ConformerOptions o_;
   int64_t ctc_layer_ = 0;
   CtcCompressConfig compress_;
-  Conv1dSubsampler subsample_{nullptr};
+  std::shared_ptr<Subsampler> subsample_;
   torch::nn::Linear linear_{nullptr}, ctc_fc_{nullptr};
   torch::nn::ModuleList conformer_layers_;
   torch::nn::Dropout dropout_{nullptr};

@@ -18,14 +18,24 @@
 
 namespace trellis {
 
-class Conv1dSubsamplerImpl : public torch::nn::Module {
+// What an encoder's front end does (keys "subsample.*").
+class Subsampler : public torch::nn::Module {
+ public:
+  // x: (B, T, C_in) float, zero-padded; lengths: (B) int64
+  //   -> ((T', B, D) float time-major, (B) int64 new lengths)
+  virtual std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& x,
+                                                    const at::Tensor& lengths) = 0;
+};
+
+class Conv1dSubsamplerImpl : public Subsampler {
  public:
   Conv1dSubsamplerImpl(int64_t in_channels, int64_t mid_channels, int64_t out_channels,
                        std::vector<int64_t> kernel_sizes, bool mask_padding = true);
 
   // x: (B, T, C_in) float, zero-padded; lengths: (B) int64
   //   -> ((T', B, D) float time-major, (B) int64 new lengths)
-  std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& x, const at::Tensor& lengths);
+  std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& x,
+                                            const at::Tensor& lengths) override;
   // lengths: (B) int64 -> (B) int64 after all layers
   at::Tensor output_lengths(const at::Tensor& lengths) const;
 

@@ -181,6 +181,26 @@ TEST_CASE("conformer: upstream variants run and name their weights like fairseq"
   }
 }
 
+TEST_CASE("conformer: Conv2d subsampler x4 and x8", "[unit][conformer]") {
+  auto ctx = tiny_context();
+  for (int64_t factor : {4, 8}) {
+    auto o = tiny_options();
+    o.conv_version = "convtransformer";
+    o.conv_out_channels = 4;
+    o.conv2d_subsampling_factor = factor;
+    ConformerCtcModel model(o, ctx);
+    model.eval();
+    auto sd = model.state_dict();
+    CHECK(sd.count("encoder.subsample.conv.0.weight"));
+    CHECK(sd.count("encoder.subsample.out.weight"));
+    auto src = torch::randn({2, 23, 8});
+    auto out = model.forward(src, torch::tensor({23, 17}, torch::kLong), at::Tensor());
+    auto want = factor == 4 ? std::vector<int64_t>{6, 5} : std::vector<int64_t>{3, 3};
+    CHECK(out.logits.size(0) == want[0]);
+    CHECK(torch::equal(out.encoder.ctc_lengths, torch::tensor(want, torch::kLong)));
+  }
+}
+
 TEST_CASE("conformer: --checkpoint-activations gives the same gradients", "[unit][conformer]") {
   auto ctx = tiny_context();
   auto grads = [&](bool ckpt) {
