@@ -186,7 +186,9 @@ Fbank::Fbank(const FbankOptions& opts) : opts_(opts) {
   std::lock_guard<std::mutex> lock(planner_mutex());
   std::unique_ptr<float, FftwFree> in(fftwf_alloc_real(size_t(padded_size_)));
   std::unique_ptr<fftwf_complex, FftwFree> out(fftwf_alloc_complex(size_t(num_fft_bins + 1)));
-  plan_ = fftwf_plan_dft_r2c_1d(padded_size_, in.get(), out.get(), FFTW_MEASURE);
+  // FFTW_ESTIMATE, not FFTW_MEASURE: measured plans differ between processes, and so would the
+  // features (log-mel of quiet frames amplifies the rounding); features must be reproducible.
+  plan_ = fftwf_plan_dft_r2c_1d(padded_size_, in.get(), out.get(), FFTW_ESTIMATE);
   TRELLIS_CHECK(plan_ != nullptr, ConfigError, "fbank: FFTW could not plan a {}-point FFT",
                 padded_size_);
 }
