@@ -20,28 +20,30 @@ at::Tensor UpFeedForwardImpl::forward(const at::Tensor& x) {
   return dropout_(w_2_(dropout_(torch::silu(w_1_(layer_norm_(x))))));
 }
 
-UpConvModuleImpl::UpConvModuleImpl(int64_t dim, int64_t kernel_size, double dropout) {
+UpConvModuleImpl::UpConvModuleImpl(int64_t dim, int64_t kernel_size, double dropout, bool bias) {
   TRELLIS_CHECK(kernel_size % 2 == 1, ConfigError, "depthwise conv kernel size must be odd");
   layer_norm_ = register_module("layer_norm", nn::LayerNorm(nn::LayerNormOptions({dim})));
-  pointwise_conv1_ = register_module("pointwise_conv1",
-                                     nn::Conv1d(nn::Conv1dOptions(dim, 2 * dim, 1).bias(false)));
+  pointwise_conv1_ =
+      register_module("pointwise_conv1", nn::Conv1d(nn::Conv1dOptions(dim, 2 * dim, 1).bias(bias)));
   depthwise_conv_ =
       register_module("depthwise_conv", nn::Conv1d(nn::Conv1dOptions(dim, dim, kernel_size)
                                                        .groups(dim)
                                                        .padding((kernel_size - 1) / 2)
-                                                       .bias(false)));
+                                                       .bias(bias)));
   batch_norm_ = register_module("batch_norm", nn::BatchNorm1d(nn::BatchNormOptions(dim)));
   pointwise_conv2_ =
-      register_module("pointwise_conv2", nn::Conv1d(nn::Conv1dOptions(dim, dim, 1).bias(false)));
+      register_module("pointwise_conv2", nn::Conv1d(nn::Conv1dOptions(dim, dim, 1).bias(bias)));
   dropout_ = register_module("dropout", nn::Dropout(dropout));
 }
 
 // x: (B, T, D) -> (B, T, D)
 at::Tensor UpConvModuleImpl::forward(const at::Tensor& x) {
   // the 1x1 convolutions are matmuls on the (B, T, C) layout (same [out, in, 1] weights)
-  auto h = torch::glu(torch::linear(layer_norm_(x), pointwise_conv1_->weight.squeeze(-1)), -1);
+  auto h = torch::glu(
+      torch::linear(layer_norm_(x), pointwise_conv1_->weight.squeeze(-1), pointwise_conv1_->bias),
+      -1);
   h = torch::silu(batch_norm_(depthwise_conv_(h.transpose(1, 2)))).transpose(1, 2);
-  return dropout_(torch::linear(h, pointwise_conv2_->weight.squeeze(-1)));
+  return dropout_(torch::linear(h, pointwise_conv2_->weight.squeeze(-1), pointwise_conv2_->bias));
 }
 
 UpConformerLayerImpl::UpConformerLayerImpl(const UpConformerLayerConfig& c) {
@@ -59,8 +61,8 @@ UpConformerLayerImpl::UpConformerLayerImpl(const UpConformerLayerConfig& c) {
         register_module("self_attn", MultiheadAttention(D, c.attention_heads, c.dropout, true));
   }
   self_attn_dropout_ = register_module("self_attn_dropout", nn::Dropout(c.dropout));
-  conv_module_ =
-      register_module("conv_module", UpConvModule(D, c.depthwise_conv_kernel_size, c.dropout));
+  conv_module_ = register_module(
+      "conv_module", UpConvModule(D, c.depthwise_conv_kernel_size, c.dropout, c.conv_bias));
   ffn2_ = register_module("ffn2", UpFeedForward(D, c.ffn_embed_dim, c.dropout));
   final_layer_norm_ = register_module("final_layer_norm", nn::LayerNorm(nn::LayerNormOptions({D})));
 }

@@ -36,6 +36,7 @@ struct UpConformerLayerConfig {
   double dropout = 0.1;
   std::string attn_type = "";        // "" (fairseq MHA) or "espnet"
   std::string pos_enc_type = "abs";  // abs, rel_pos, rope (espnet only)
+  bool conv_bias = false;            // torchaudio's ConformerLayer has conv biases
 };
 
 class UpFeedForwardImpl : public torch::nn::Module {
@@ -53,7 +54,7 @@ TORCH_MODULE(UpFeedForward);
 
 class UpConvModuleImpl : public torch::nn::Module {
  public:
-  UpConvModuleImpl(int64_t dim, int64_t kernel_size, double dropout);
+  UpConvModuleImpl(int64_t dim, int64_t kernel_size, double dropout, bool bias = false);
   // x: (B, T, D) float -> (B, T, D) float
   at::Tensor forward(const at::Tensor& x);
 

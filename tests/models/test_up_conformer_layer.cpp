@@ -29,6 +29,7 @@ TEST_CASE("Upstream conformer layer variants match fairseq fixtures", "[unit][co
       c.attention_heads = cfg.at("H").get<int64_t>();
       c.ffn_embed_dim = cfg.at("ffn").get<int64_t>();
       c.depthwise_conv_kernel_size = cfg.at("K").get<int64_t>();
+      c.conv_bias = cfg.value("conv_bias", false);
       c.attn_type = v.at("attn_type").is_null() ? "" : v.at("attn_type").get<std::string>();
       c.pos_enc_type = v.at("pos_enc_type").get<std::string>();
       UpConformerLayer layer(c);
@@ -45,7 +46,7 @@ TEST_CASE("Upstream conformer layer variants match fairseq fixtures", "[unit][co
       }
       auto y = layer->forward(x, pad, pos);
       double err = max_abs_diff_valid(y, golden(f, name + ".output"), lengths);
-      WARN("up_conformer_layer " << name << " max abs err " << err);
+      WARN(path << " " << name << " max abs err " << err);
       CHECK(err < 1e-5);
     }
   }
