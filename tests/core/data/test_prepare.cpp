@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/data/audio_reader.h"
+#include "core/data/audio_writer.h"
 #include "core/data/commonvoice.h"
 #include "core/data/data_config.h"
 #include "core/data/dictionary.h"
@@ -225,4 +226,52 @@ TEST_CASE("prepare: bad audio names manifest line and sample, or is skipped",
   Dictionary dict = Dictionary::load((d / "out" / "dict.txt").string());
   CHECK(dict.contains("|"));
   CHECK(dict.contains("q"));
+}
+
+TEST_CASE("prepare: a Common Voice CSV of 48 kHz mp3 clips split 70/30 (seed 001)",
+          "[integration][prepare]") {
+  fs::path d = fresh_dir("cv_mp3");
+  fs::create_directories(d / "speech");
+  fs::create_directories(d / "cv" / "clips");
+  if (!make_corpus(d / "speech")) {
+    WARN("espeak-ng not installed: skipped");
+    return;
+  }
+  // The clips: espeak-ng speech resampled to 48 kHz, stereo, encoded as mp3.
+  std::string csv = "path,sentence\n";
+  for (int i = 0; i < 6; ++i) {
+    Audio a = read_audio((d / "speech" / fmt::format("u{}.wav", i + 1)).string(), 48000);
+    std::vector<float> stereo;
+    for (float x : a.samples) stereo.insert(stereo.end(), {x, x});
+    std::string clip = fmt::format("common_voice_en_{}.mp3", i + 1);
+    write_audio_file((d / "cv" / "clips" / clip).string(), stereo, 2, 48000, "mp3");
+    csv += fmt::format("{},\"{}\"\n", clip, kTexts[i]);
+  }
+  write(d / "cv" / "train.csv", csv);
+  PrepareOptions o;
+  o.input_format = "commonvoice";
+  o.inputs = {(d / "cv" / "train.csv").string()};
+  o.clips_dir = (d / "cv" / "clips").string();
+  o.output_dir = (d / "out").string();
+  o.splits = "train:0.7,test:0.3";
+  o.vocab_type = "char";
+  o.progress = false;
+  PrepareSummary s = run_prepare(o);
+  REQUIRE(s.rows.size() == 2);
+  CHECK(s.rows[0] + s.rows[1] == 6);
+  CHECK(s.rows[0] == 4);  // 70% of 6, rounded as prepare documents
+  Manifest train = read_tsv_manifest((d / "out" / "train.tsv").string());
+  for (const auto& r : train.rows) {
+    // n_frames is the fbank frame count of the decoded, downmixed, 16 kHz clip.
+    AudioRef ref = parse_audio_field(r.audio);
+    auto bytes = read_byte_range(ref.path, ref.offset, ref.length);
+    NpyArray feats = decode_npy(bytes.data(), bytes.size(), r.audio);
+    CHECK(feats.shape[0] == r.n_frames);
+    int64_t frames = 0;
+    Audio clip = read_audio((d / "cv" / "clips" / (r.id + ".mp3")).string(), 16000);
+    compute_fbank_features(clip, 80, &frames);
+    CHECK(frames == r.n_frames);
+    // ~100 frames per second of speech: the mp3 was read at its own 48 kHz and resampled.
+    CHECK(std::abs(double(r.n_frames) / 100.0 - double(clip.samples.size()) / 16000.0) < 0.05);
+  }
 }
