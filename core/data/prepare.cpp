@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/data/audio_reader.h"
+#include "core/data/audio_writer.h"
 #include "core/data/char_vocab.h"
 #include "core/data/data_config.h"
 #include "core/data/dictionary.h"
@@ -95,6 +96,7 @@ std::vector<int> assign_splits(const std::vector<SourceUtterance>& utts,
 
 struct Loaded {
   std::vector<float> feats;  // (T, 80) row-major, fbank only
+  std::vector<uint8_t> flac;  // raw features of a segment (offset/duration): its 16 kHz flac
   int64_t n_frames = 0;
   std::string error;
 };
@@ -103,7 +105,8 @@ Loaded load_one(const SourceUtterance& u, bool fbank) {
   Loaded r;
   try {
     Audio a = read_audio(u.audio, 16000);
-    if (u.offset > 0 || u.duration >= 0) {
+    const bool segment = u.offset > 0 || u.duration >= 0;
+    if (segment) {
       auto b = static_cast<size_t>(std::llround(u.offset * a.sample_rate));
       size_t e = u.duration >= 0 ? b + static_cast<size_t>(std::llround(u.duration * a.sample_rate))
                                  : a.samples.size();
@@ -115,6 +118,9 @@ Loaded load_one(const SourceUtterance& u, bool fbank) {
       r.feats = compute_fbank_features(a, 80, &r.n_frames);
     } else {
       r.n_frames = static_cast<int64_t>(a.samples.size());
+      // A path cannot address part of a file: store the segment itself (fairseq reads
+      // zip:offset:length entries of any audio format).
+      if (segment) r.flac = encode_audio(a.samples, 1, a.sample_rate, "flac");
     }
   } catch (const Error& e) {
     r.error = e.what();
@@ -167,6 +173,7 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
       std::max(1, o.num_workers), 2 * static_cast<size_t>(std::max(1, o.num_workers)));
   std::unique_ptr<ZipWriter> zip;
   if (fbank) zip = std::make_unique<ZipWriter>((out / "fbank80.zip").string());
+  std::unique_ptr<ZipWriter> segments;  // raw features: audio.zip for offset/duration segments
   std::vector<ManifestRow> rows(utts.size());
   std::vector<bool> ok(utts.size(), false);
   std::vector<double> sum(80, 0.0), sum2(80, 0.0);
@@ -208,6 +215,10 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
             }
           gframes += l.n_frames;
         }
+      } else if (!l.flac.empty()) {
+        if (!segments) segments = std::make_unique<ZipWriter>((out / "audio.zip").string());
+        ZipEntry e = segments->add(u.id + ".flac", l.flac);
+        r.audio = fmt::format("{}:{}:{}", (out / "audio.zip").string(), e.offset, e.size);
       } else {
         r.audio = fs::absolute(u.audio).string();
       }
@@ -218,6 +229,7 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
   }
   if (tty) fmt::print(stderr, "\n");
   if (zip) zip->close();
+  if (segments) segments->close();
 
   // Training text, vocabularies.
   std::vector<std::string> train_text;

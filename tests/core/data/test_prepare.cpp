@@ -275,3 +275,51 @@ TEST_CASE("prepare: a Common Voice CSV of 48 kHz mp3 clips split 70/30 (seed 001
     CHECK(std::abs(double(r.n_frames) / 100.0 - double(clip.samples.size()) / 16000.0) < 0.05);
   }
 }
+
+TEST_CASE("prepare: NeMo segments with raw features are stored as audio entries",
+          "[integration][prepare]") {
+  fs::path d = fresh_dir("nemo_raw");
+  fs::create_directories(d / "speech");
+  if (!make_corpus(d / "speech")) {
+    WARN("espeak-ng not installed: skipped");
+    return;
+  }
+  Audio whole = read_audio((d / "speech" / "u3.wav").string(), 16000);
+  const std::string wav = (d / "speech" / "u3.wav").string();
+  // Two segments of one file, and one whole file.
+  write(d / "m.json",
+        fmt::format("{{\"audio_filepath\": \"{}\", \"offset\": 0.25, \"duration\": 0.5, "
+                    "\"text\": \"first part\"}}\n"
+                    "{{\"audio_filepath\": \"{}\", \"offset\": 1.0, \"duration\": 0.25, "
+                    "\"text\": \"second part\"}}\n"
+                    "{{\"audio_filepath\": \"{}\", \"duration\": 1.0, \"text\": \"hello world\"}}\n",
+                    wav, wav, (d / "speech" / "u1.wav").string()));
+  PrepareOptions o;
+  o.input_format = "nemo";
+  o.inputs = {(d / "m.json").string()};
+  o.output_dir = (d / "out").string();
+  o.splits = "train:1.0";
+  o.vocab_type = "char";
+  o.features = "raw";
+  o.cmvn = "none";
+  o.progress = false;
+  run_prepare(o);
+  Manifest m = read_tsv_manifest((d / "out" / "train.tsv").string());
+  REQUIRE(m.rows.size() == 3);
+  int segments = 0;
+  for (const auto& r : m.rows) {
+    Audio a = read_audio(r.audio, 16000);
+    CHECK(int64_t(a.samples.size()) == r.n_frames);
+    if (r.tgt_text == "first part") {
+      ++segments;
+      REQUIRE(r.n_frames == 8000);  // 0.5 s at 16 kHz
+      // The stored segment is the file's samples 4000..12000 (flac is lossless at 16 bits).
+      for (size_t i = 0; i < a.samples.size(); i += 500)
+        CHECK(a.samples[i] == Approx(whole.samples[4000 + i]).margin(1.0 / 32768));
+    } else if (r.tgt_text == "second part") {
+      ++segments;
+      CHECK(r.n_frames == 4000);
+    }
+  }
+  CHECK(segments == 2);
+}
