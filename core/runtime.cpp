@@ -2,7 +2,6 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
-#include <link.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -22,21 +21,15 @@ const log::Logger logger("trellis.runtime");
 using CharFn = char* (*)();
 using IntFn = int (*)();
 
+// The library that provides sgemm_ to LibTorch (the first definition in the global scope):
+// what matrix products really run on, whatever else is loaded (OpenBLAS's liblapack.so.3 also
+// defines the openblas_* functions next to a reference libblas.so.3).
 std::string loaded_blas_path() {
-  std::string found;
-  dl_iterate_phdr(
-      [](dl_phdr_info* info, size_t, void* data) {
-        std::string name = info->dlpi_name ? info->dlpi_name : "";
-        if (name.find("libblas.so") != std::string::npos ||
-            name.find("libopenblas") != std::string::npos) {
-          char real[PATH_MAX];
-          *static_cast<std::string*>(data) = realpath(name.c_str(), real) ? real : name;
-          return 1;
-        }
-        return 0;
-      },
-      &found);
-  return found;
+  void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+  Dl_info info{};
+  if (sgemm == nullptr || dladdr(sgemm, &info) == 0 || info.dli_fname == nullptr) return "";
+  char real[PATH_MAX];
+  return realpath(info.dli_fname, real) ? real : info.dli_fname;
 }
 
 std::string openblas_corename() {
@@ -80,7 +73,7 @@ RuntimeInfo describe_blas() {
   RuntimeInfo info;
   info.blas_path = loaded_blas_path();
   auto config = reinterpret_cast<CharFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
-  if (config) {
+  if (config && info.blas_path.find("openblas") != std::string::npos) {
     info.blas = fmt::format("{} (core {})", config(), openblas_corename());
   } else if (info.blas_path.find("/blas/") != std::string::npos) {
     info.blas = "reference BLAS (netlib)";
@@ -116,7 +109,8 @@ RuntimeInfo setup_runtime(int64_t threads_flag) {
   }
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   std::string core = openblas_corename();
-  if (coretype && !core.empty() && !is_avx512_core(core) && cpu_has_avx512() &&
+  if (coretype && !info.reference_blas && !core.empty() && !is_avx512_core(core) &&
+      cpu_has_avx512() &&
       !std::getenv("TRELLIS_BLAS_REEXEC_FROM")) {
     logger.info("OPENBLAS_CORETYPE={} is set, so OpenBLAS uses '{}' kernels; this CPU has "
                 "AVX-512, where OPENBLAS_CORETYPE=SkylakeX measured ~2x faster (or unset it and "

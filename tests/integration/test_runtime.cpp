@@ -1,6 +1,8 @@
 // Start-up: compute threads and BLAS reporting, AVX-512 kernel selection.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "core/runtime.h"
 #include "run_command.h"
 
@@ -22,6 +24,19 @@ TEST_CASE("the project's install selects OpenBLAS, not the reference BLAS",
   INFO("loaded BLAS: " << info.blas << " at " << info.blas_path);
   CHECK_FALSE(info.reference_blas);
   CHECK_THAT(info.blas, Catch::Contains("OpenBLAS"));
+}
+
+TEST_CASE("the reference BLAS is reported with the fix", "[integration][runtime]") {
+  const std::string ref = "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3";
+  if (!std::ifstream(ref).good()) {
+    WARN("no reference BLAS installed at " << ref);
+    return;
+  }
+  auto r = run_command("LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas " + bin("train") +
+                       " d --optimizer adam");
+  CHECK_THAT(r.output, Catch::Contains("BLAS: reference BLAS") &&
+                           Catch::Contains("WARNING") &&
+                           Catch::Contains("update-alternatives --set libblas.so.3"));
 }
 
 TEST_CASE("AVX-512 OpenBLAS kernels are selected when OPENBLAS_CORETYPE is unset",
