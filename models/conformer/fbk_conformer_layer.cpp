@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "models/modules/norm.h"
 #include "models/modules/padding.h"
 
 namespace trellis {
@@ -22,7 +23,7 @@ FbkFeedForwardImpl::FbkFeedForwardImpl(int64_t dim, int64_t expansion, double dr
 
 // x: (B, T, D) -> (B, T, D)
 at::Tensor FbkFeedForwardImpl::forward(const at::Tensor& x) {
-  auto h = torch::silu(first_linear_(layernorm_(x)));
+  auto h = torch::silu(first_linear_(layer_norm(layernorm_, x)));
   return dropout_(second_linear_(dropout_(h)));
 }
 
@@ -45,7 +46,7 @@ FbkConvModuleImpl::FbkConvModuleImpl(int64_t dim, int64_t kernel_size, double dr
 // x: (B, T, D); pad: (B, T) bool -> (B, T, D)
 at::Tensor FbkConvModuleImpl::forward(const at::Tensor& x, const at::Tensor& pad) {
   // the 1x1 convolutions are matmuls on the (B, T, C) layout (same [out, in, 1] weights)
-  auto h = torch::linear(layernorm_(x), first_pointwise_conv1d_->weight.squeeze(-1),
+  auto h = torch::linear(layer_norm(layernorm_, x), first_pointwise_conv1d_->weight.squeeze(-1),
                          first_pointwise_conv1d_->bias);       // B x T x 2D
   h = zero_padded(torch::glu(h, -1), pad, 1).transpose(1, 2);  // B x D x T
   h = zero_padded(depthwise_conv1d_(h), pad, 2);
@@ -76,7 +77,7 @@ at::Tensor FbkConformerLayerImpl::forward(const at::Tensor& x_tbd, const at::Ten
   x = attention_(x, pad) + x;
   x = conv_module_(x, pad) + x;
   x = second_feed_forward_(x) * residual_factor_ + x;
-  return layernorm_(x).transpose(0, 1);
+  return layer_norm(layernorm_, x).transpose(0, 1);
 }
 
 }  // namespace trellis

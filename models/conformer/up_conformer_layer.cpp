@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "models/modules/norm.h"
 
 namespace trellis {
 
@@ -17,7 +18,7 @@ UpFeedForwardImpl::UpFeedForwardImpl(int64_t dim, int64_t ffn, double dropout) {
 
 // x: (..., D) -> (..., D)
 at::Tensor UpFeedForwardImpl::forward(const at::Tensor& x) {
-  return dropout_(w_2_(dropout_(torch::silu(w_1_(layer_norm_(x))))));
+  return dropout_(w_2_(dropout_(torch::silu(w_1_(layer_norm(layer_norm_, x))))));
 }
 
 UpConvModuleImpl::UpConvModuleImpl(int64_t dim, int64_t kernel_size, double dropout, bool bias) {
@@ -39,9 +40,9 @@ UpConvModuleImpl::UpConvModuleImpl(int64_t dim, int64_t kernel_size, double drop
 // x: (B, T, D) -> (B, T, D)
 at::Tensor UpConvModuleImpl::forward(const at::Tensor& x) {
   // the 1x1 convolutions are matmuls on the (B, T, C) layout (same [out, in, 1] weights)
-  auto h = torch::glu(
-      torch::linear(layer_norm_(x), pointwise_conv1_->weight.squeeze(-1), pointwise_conv1_->bias),
-      -1);
+  auto h = torch::glu(torch::linear(layer_norm(layer_norm_, x),
+                                    pointwise_conv1_->weight.squeeze(-1), pointwise_conv1_->bias),
+                      -1);
   h = torch::silu(batch_norm_(depthwise_conv_(h.transpose(1, 2)))).transpose(1, 2);
   return dropout_(torch::linear(h, pointwise_conv2_->weight.squeeze(-1), pointwise_conv2_->bias));
 }
@@ -71,12 +72,12 @@ UpConformerLayerImpl::UpConformerLayerImpl(const UpConformerLayerConfig& c) {
 at::Tensor UpConformerLayerImpl::forward(const at::Tensor& x_in, const at::Tensor& pad,
                                          const at::Tensor& pos_emb) {
   auto x = x_in + 0.5 * ffn1_(x_in);
-  auto h = self_attn_layer_norm_(x);
+  auto h = layer_norm(self_attn_layer_norm_, x);
   h = espnet_attn_ ? espnet_attn_(h, pad, pos_emb) : fairseq_attn_(h, h, h, pad, at::Tensor());
   x = x + self_attn_dropout_(h);
   x = x + conv_module_(x.transpose(0, 1)).transpose(0, 1);
   x = x + 0.5 * ffn2_(x);
-  return final_layer_norm_(x);
+  return layer_norm(final_layer_norm_, x);
 }
 
 }  // namespace trellis

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "models/modules/norm.h"
+
 namespace trellis {
 
 using torch::indexing::None;
@@ -108,7 +110,7 @@ at::Tensor FbkSelfAttentionModuleImpl::forward(const at::Tensor& x, const at::Te
     table_ = fbk_sinusoid_table(std::max<int64_t>(T, 512), d_model_).to(x.device());
   }
   auto pos = table_.narrow(0, 0, T).to(x.dtype());
-  return dropout_(attention_(layer_norm_(x), pos, pad));
+  return dropout_(attention_(layer_norm(layer_norm_, x), pos, pad));
 }
 
 }  // namespace trellis

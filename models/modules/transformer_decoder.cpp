@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "models/modules/norm.h"
 
 namespace trellis {
 
@@ -46,20 +47,20 @@ at::Tensor TransformerDecoderLayerImpl::forward(const at::Tensor& x_in, const at
   const bool pre = c_.normalize_before;
   auto x = x_in;
   auto r = x;
-  if (pre) x = self_attn_layer_norm_(x);
+  if (pre) x = layer_norm(self_attn_layer_norm_, x);
   x = self_attn_(x, x, x, self_pad, causal, state, name + ".self_attn", false);
   x = r + dropout_(x);
-  if (!pre) x = self_attn_layer_norm_(x);
+  if (!pre) x = layer_norm(self_attn_layer_norm_, x);
   r = x;
-  if (pre) x = encoder_attn_layer_norm_(x);
+  if (pre) x = layer_norm(encoder_attn_layer_norm_, x);
   x = encoder_attn_(x, enc, enc, enc_pad, at::Tensor(), state, name + ".encoder_attn", true);
   x = r + dropout_(x);
-  if (!pre) x = encoder_attn_layer_norm_(x);
+  if (!pre) x = layer_norm(encoder_attn_layer_norm_, x);
   r = x;
-  if (pre) x = final_layer_norm_(x);
+  if (pre) x = layer_norm(final_layer_norm_, x);
   x = fc2_(activation_dropout_(activation(fc1_(x))));
   x = r + dropout_(x);
-  if (!pre) x = final_layer_norm_(x);
+  if (!pre) x = layer_norm(final_layer_norm_, x);
   return x;
 }
 
@@ -111,7 +112,7 @@ at::Tensor TransformerDecoderImpl::forward(const at::Tensor& prev, const at::Ten
     x = layers_[i]->as<TransformerDecoderLayer>()->forward(x, enc, enc_pad, self_pad, causal, state,
                                                            "layers." + std::to_string(i));
   }
-  if (layer_norm_) x = layer_norm_(x);
+  if (layer_norm_) x = layer_norm(layer_norm_, x);
   x = x.transpose(0, 1);  // B x L x D
   return c_.share_input_output_embed ? torch::matmul(x, embed_tokens_->weight.t())
                                      : output_projection_(x);

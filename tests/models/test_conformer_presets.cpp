@@ -1,5 +1,7 @@
 // Presets of the conformer family: registered names, parameter counts equal to the spec's
 // formulas (spec/models.md 1.5, 1.6; fairseq-compat.md 4.2), encoder-only CTC variant.
+#include <ATen/autocast_mode.h>
+
 #include <catch2/catch.hpp>
 
 #include "conformer_test_utils.h"
@@ -225,4 +227,59 @@ TEST_CASE("conformer: --checkpoint-activations gives the same gradients", "[unit
     INFO(k);
     CHECK(torch::allclose(v, ckpt.at(k), 1e-5, 1e-6));
   }
+}
+
+TEST_CASE("conformer: incremental decoding with beam reordering equals full decoding",
+          "[unit][conformer][decoder]") {
+  auto ctx = tiny_context();
+  auto o = tiny_options();
+  o.ctc_compress_strategy = "avg";
+  ConformerModel model(o, ctx);
+  model.eval();
+  torch::NoGradGuard ng;
+  auto src = torch::randn({2, 23, 8});
+  auto enc = model.encode(src, torch::tensor({23, 17}, torch::kLong));
+  auto prev = torch::tensor({{2, 4, 5, 7}, {2, 6, 3, 8}}, torch::kLong);
+  IncrementalState state;
+  model.decode(prev.narrow(1, 0, 1), enc, &state);
+  model.decode(prev.narrow(1, 0, 2), enc, &state);
+  auto order = torch::tensor({1, 0, 1}, torch::kLong);
+  auto enc2 = model.reorder_encoder_out(enc, order);
+  state.reorder(order);
+  auto prev2 = prev.index_select(0, order);
+  auto step = model.decode(prev2.narrow(1, 0, 3), enc2, &state);
+  auto full = model.decode(prev2.narrow(1, 0, 3), enc2);
+  CHECK(torch::allclose(step.select(1, 0), full.select(1, 2), 1e-5, 1e-5));
+  auto step4 = model.decode(prev2, enc2, &state);
+  CHECK(torch::allclose(step4.select(1, 0), model.decode(prev2, enc2).select(1, 3), 1e-5, 1e-5));
+}
+
+TEST_CASE("conformer: runs under CPU bfloat16 autocast", "[unit][conformer]") {
+  auto ctx = tiny_context();
+  auto o = tiny_options();
+  o.ctc_compress_strategy = "weighted";
+  ConformerModel model(o, ctx);
+  model.train();
+  auto src = torch::randn({2, 23, 8});
+  auto prev = torch::tensor({{2, 4, 5}, {2, 6, 1}}, torch::kLong);
+  struct AutocastGuard {  // restores the global autocast state even when the forward throws
+    AutocastGuard() {
+      at::autocast::set_autocast_cpu_dtype(torch::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+    ~AutocastGuard() {
+      at::autocast::set_cpu_enabled(false);
+      at::autocast::clear_cache();
+    }
+  };
+  at::Tensor loss;
+  {
+    AutocastGuard guard;
+    auto out = model.forward(src, torch::tensor({23, 17}, torch::kLong), prev);
+    CHECK(out.logits.scalar_type() == torch::kBFloat16);
+    loss = model.normalized_probs(out.logits, true).mean() +
+           model.normalized_probs(out.encoder.ctc_logits, true).mean();
+  }
+  loss.backward();
+  CHECK(torch::isfinite(loss).item<bool>());
 }
