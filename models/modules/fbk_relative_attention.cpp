@@ -52,24 +52,24 @@ RelativeMultiHeadAttentionImpl::RelativeMultiHeadAttentionImpl(int64_t d_model, 
 at::Tensor RelativeMultiHeadAttentionImpl::relative_shift(const at::Tensor& pos,
                                                           const at::Tensor& pad) const {
   const int64_t B = pos.size(0), H = pos.size(1), T = pos.size(2);
-  auto zeros = pos.new_zeros({B, H, T, 1});
-  auto padded = torch::cat({zeros, pos}, -1);  // B x H x T x (T+1)
-  auto lengths = (T - pad.sum(1)).to(torch::kCPU);
-  bool any_pad = lengths.min().item<int64_t>() < T;
-  if (batch_unsafe_shift_ || !any_pad) {
+  if (batch_unsafe_shift_ || !pad.any().item<bool>()) {
+    auto padded = torch::cat({pos.new_zeros({B, H, T, 1}), pos}, -1);  // B x H x T x (T+1)
     return padded.view({B, H, T + 1, T})
         .index({Slice(), Slice(), Slice(1, None)})
         .reshape({B, H, T, T});
   }
-  auto out = pos.new_zeros({B, H, T, T});
-  auto lens = lengths.accessor<int64_t, 1>();
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t L = lens[b];
-    if (L == 0) continue;
-    auto block = padded.index({b, Slice(), Slice(0, L), Slice(0, L + 1)}).reshape({H, L + 1, L});
-    out.index_put_({b, Slice(), Slice(0, L), Slice(0, L)}, block.index({Slice(), Slice(1, None)}));
-  }
-  return out;
+  // Per utterance b (length L), the shift on its own L x L block, as one gather: in the padded
+  // block P (L x (L+1), P[i, 0] = 0, P[i, c] = pos[i, c-1]) read row-major, R[i, j] is element
+  // k = L + i*L + j, i.e. P[k / (L+1), k % (L+1)].
+  auto Lb = (T - pad.sum(1)).view({B, 1, 1});
+  auto opts = Lb.options();
+  auto i = torch::arange(T, opts).view({1, T, 1}), j = torch::arange(T, opts).view({1, 1, T});
+  auto k = Lb + i * Lb + j;  // B x T x T
+  auto r = torch::div(k, Lb + 1, "floor"), c = torch::remainder(k, Lb + 1);
+  auto valid = (i < Lb).logical_and(j < Lb).logical_and(c > 0);
+  auto idx = (r * T + c - 1).clamp(0, T * T - 1).masked_fill(valid.logical_not(), 0);
+  auto out = pos.reshape({B, H, T * T}).gather(2, idx.view({B, 1, T * T}).expand({B, H, T * T}));
+  return out.view({B, H, T, T}).masked_fill(valid.logical_not().unsqueeze(1), 0.0);
 }
 
 // x: (B, T, D); pos: (T, D); pad: (B, T) bool -> (B, T, D)
