@@ -19,9 +19,8 @@ void ConformerOptions::validate() const {
                 "--conv-expansion-factor must be 2 (got {})", conv_expansion_factor);
   TRELLIS_CHECK(!conv_kernel_sizes.empty(), ConfigError, "--conv-kernel-sizes is empty");
   TRELLIS_CHECK(conv_channels % 2 == 0, ConfigError, "--conv-channels must be even");
-  TRELLIS_CHECK(ctc_encoder_layer >= 0 && ctc_encoder_layer <= encoder_layers, ConfigError,
-                "--ctc-encoder-layer {} must be in 1..--encoder-layers ({}), or 0 for the last",
-                ctc_encoder_layer, encoder_layers);
+  TRELLIS_CHECK(ctc_encoder_layer >= 0, ConfigError,
+                "--ctc-encoder-layer must be 1..--encoder-layers, or 0 for the last");
   TRELLIS_CHECK(depthwise_conv_kernel_size % 2 == 1, ConfigError,
                 "--depthwise-conv-kernel-size must be odd (got {})", depthwise_conv_kernel_size);
   TRELLIS_CHECK(conformer_variant == "upstream" || (pos_enc_type == "abs" && attn_type == "none"),

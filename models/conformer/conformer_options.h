@@ -39,7 +39,7 @@ struct ConformerOptions {
   std::string attn_type = "none";
   int64_t depthwise_conv_kernel_size = 31;
   // CTC head and compression
-  int64_t ctc_encoder_layer = 0;
+  int64_t ctc_encoder_layer = 6;
   std::string ctc_compress_strategy = "none";
   int64_t ctc_compress_fixed_ratio = 4;
   int64_t ctc_compress_max_out_size = -1;
@@ -108,7 +108,7 @@ struct ConformerOptions {
     v.field("depthwise_conv_kernel_size", depthwise_conv_kernel_size,
             "upstream encoder: depthwise conv kernel size (odd)");
     v.field("ctc_encoder_layer", ctc_encoder_layer,
-            "encoder layer (1-based) feeding the CTC head; 0 = the last");
+            "encoder layer (1-based) feeding the CTC head (FBK default 6); 0 = the last");
     v.field("ctc_compress_strategy", ctc_compress_strategy, "CTC compression strategy")
         .choices({"none", "avg", "weighted", "softmax", "fixed"});
     v.field("ctc_compress_fixed_ratio", ctc_compress_fixed_ratio,

@@ -33,6 +33,9 @@ UpConformerEncoderImpl::UpConformerEncoderImpl(const ConformerOptions& o, int64_
   register_module("conformer_layers", conformer_layers_);
   if (ctc_vocab > 0) {
     ctc_layer_ = o.ctc_encoder_layer > 0 ? o.ctc_encoder_layer : o.encoder_layers;
+    TRELLIS_CHECK(ctc_layer_ >= 1 && ctc_layer_ <= o.encoder_layers, ConfigError,
+                  "--ctc-encoder-layer {} must be in 1..--encoder-layers ({})", ctc_layer_,
+                  o.encoder_layers);
     ctc_fc_ = register_module("ctc_fc", torch::nn::Linear(o.encoder_embed_dim, ctc_vocab));
     compress_.strategy = o.ctc_compress_strategy;
     compress_.fixed_ratio = o.ctc_compress_fixed_ratio;

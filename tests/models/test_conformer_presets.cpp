@@ -101,8 +101,23 @@ TEST_CASE("conformer presets: sizes and registered names", "[unit][conformer]") 
 
 TEST_CASE("conformer options: invalid values are configuration errors", "[unit][conformer]") {
   ConformerOptions o;
-  o.ctc_encoder_layer = 13;
+  o.ctc_encoder_layer = -1;
   CHECK_THROWS_AS(o.validate(), ConfigError);
+  o = ConformerOptions();
+  o.ctc_encoder_layer = 13;  // more than --encoder-layers 12: an error once the CTC head exists
+  ModelContext ctx;
+  ctx.src_vocab_size = ctx.tgt_vocab_size = 5;
+  CHECK_NOTHROW(ConformerOptions(o).validate());
+  ctx.ctc_enabled = true;
+  o.encoder_layers = 2;
+  o.ctc_encoder_layer = 3;
+  o.encoder_embed_dim = o.decoder_embed_dim = 16;
+  o.encoder_attention_heads = o.decoder_attention_heads = 2;
+  o.conv_channels = 8;
+  CHECK_THROWS_AS(ConformerModel(o, ctx), ConfigError);
+  o.conformer_variant = "upstream";
+  CHECK_THROWS_AS(ConformerModel(o, ctx), ConfigError);
+  CHECK(ConformerOptions().ctc_encoder_layer == 6);  // FBK's default
   o = ConformerOptions();
   o.conformer_conv_kernel_size = 30;
   CHECK_THROWS_AS(o.validate(), ConfigError);
@@ -123,6 +138,7 @@ ConformerOptions tiny_options() {
   o.decoder_layers = 1;
   o.decoder_ffn_embed_dim = 32;
   o.conformer_conv_kernel_size = 5;
+  o.ctc_encoder_layer = 0;  // the last
   return o;
 }
 
