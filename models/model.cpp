@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <limits>
+
 #include "core/error.h"
 
 namespace trellis {
@@ -57,6 +59,10 @@ std::map<std::string, at::Tensor> Model::state_dict() const {
   for (const auto& p : named_parameters(true)) sd[p.key()] = p.value();
   for (const auto& b : named_buffers(true)) sd[b.key()] = b.value();
   return sd;
+}
+
+std::pair<int64_t, int64_t> Model::max_positions() const {
+  return {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max()};
 }
 
 int64_t Model::num_parameters() const {

@@ -15,6 +15,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/registry.h"
@@ -82,6 +83,9 @@ class Model : public torch::nn::Module {
   void load_state_dict(const std::map<std::string, at::Tensor>& sd, bool strict = true);
   // Key suffixes fairseq/FBK checkpoints carry that hold no information here.
   virtual std::vector<std::string> ignored_keys() const;
+  // (max source frames, max target tokens) the model accepts, for the task's size filter
+  // (fairseq's model.max_positions()); unbounded by default.
+  virtual std::pair<int64_t, int64_t> max_positions() const;
   // Number of parameter elements (what fairseq logs as "num. model params").
   int64_t num_parameters() const;
 };

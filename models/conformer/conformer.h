@@ -26,6 +26,9 @@ class ConformerModel : public Model {
   at::Tensor decode(const at::Tensor& prev_output_tokens, const EncoderOut& encoder,
                     IncrementalState* state = nullptr) override;
   std::vector<std::string> ignored_keys() const override;
+  std::pair<int64_t, int64_t> max_positions() const override {
+    return {options_.max_source_positions, options_.max_target_positions};
+  }
   const ConformerOptions& options() const { return options_; }
 
  private:

@@ -18,6 +18,9 @@ class ConformerCtcModel : public Model {
   EncoderOut encode(const at::Tensor& src_tokens, const at::Tensor& src_lengths,
                     bool return_all_hiddens = false) override;
   bool has_decoder() const override { return false; }
+  std::pair<int64_t, int64_t> max_positions() const override {
+    return {options_.max_source_positions, options_.max_target_positions};
+  }
 
  private:
   ConformerOptions options_;

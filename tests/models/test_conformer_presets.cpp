@@ -163,6 +163,7 @@ TEST_CASE("conformer_ctc: encoder-only CTC logits", "[unit][conformer]") {
   CHECK(out.logits.sizes() == std::vector<int64_t>{6, 2, ctx.tgt_vocab_size});
   CHECK(torch::equal(out.encoder.ctc_lengths, torch::tensor({6, 5}, torch::kLong)));
   CHECK_FALSE(model.has_decoder());
+  CHECK(model.max_positions() == std::pair<int64_t, int64_t>{6000, 1024});
 }
 
 TEST_CASE("conformer: upstream variants run and name their weights like fairseq",
