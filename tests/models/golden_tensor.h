@@ -2,8 +2,11 @@
 // Golden fixtures as ATen tensors: SafeTensor -> at::Tensor, prefixed groups of tensors (state
 // dicts), metadata JSON and comparison helpers for the model parity tests.
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>

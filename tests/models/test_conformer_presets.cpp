@@ -300,3 +300,36 @@ TEST_CASE("conformer: runs under CPU bfloat16 autocast", "[unit][conformer]") {
   loss.backward();
   CHECK(torch::isfinite(loss).item<bool>());
 }
+
+TEST_CASE("conformer: state dicts round-trip under fairseq keys", "[unit][conformer]") {
+  auto ctx = tiny_context();
+  auto o = tiny_options();
+  o.share_decoder_input_output_embed = true;
+  ConformerModel a(o, ctx), b(o, ctx);
+  a.eval();
+  b.eval();
+  auto sd = a.state_dict();
+  CHECK(sd.count("encoder.conformer_layers.1.attention.attention.u_bias"));
+  CHECK(sd.count("encoder.ctc_fc.weight"));
+  CHECK_FALSE(sd.count("decoder.output_projection.weight"));  // it is embed_tokens.weight
+  // what FBK checkpoints carry besides: ignored
+  sd["encoder.conformer_layers.0.attention.positional_encoding.pe"] = torch::zeros({1, 10000, 16});
+  sd["decoder.embed_positions._float_tensor"] = torch::zeros({1});
+  sd["decoder.version"] = torch::tensor({3.0});
+  sd["decoder.output_projection.weight"] = sd.at("decoder.embed_tokens.weight");
+  b.load_state_dict(sd, /*strict=*/true);
+  torch::NoGradGuard ng;
+  auto src = torch::randn({2, 23, 8});
+  auto lengths = torch::tensor({23, 17}, torch::kLong);
+  auto prev = torch::tensor({{2, 4, 5}, {2, 6, 1}}, torch::kLong);
+  CHECK(torch::equal(a.forward(src, lengths, prev).logits, b.forward(src, lengths, prev).logits));
+  auto bad = a.state_dict();
+  bad["encoder.not_a_key"] = torch::zeros({1});
+  CHECK_THROWS_AS(b.load_state_dict(bad, true), CheckpointError);
+  CHECK_NOTHROW(b.load_state_dict(bad, false));
+  bad.erase("encoder.not_a_key");
+  bad.erase("encoder.ctc_fc.bias");
+  CHECK_THROWS_AS(b.load_state_dict(bad, true), CheckpointError);
+  bad["encoder.ctc_fc.bias"] = torch::zeros({3});
+  CHECK_THROWS_AS(b.load_state_dict(bad, false), CheckpointError);  // shape mismatch
+}
