@@ -51,7 +51,7 @@ ConformerEncoderImpl::ConformerEncoderImpl(const ConformerOptions& o, int64_t in
     compress_.fixed_ratio = o.ctc_compress_fixed_ratio;
     compress_.max_out_size = o.ctc_compress_max_out_size;
   }
-  dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
+  dropout_ = register_module("dropout", FastDropout(o.dropout));
 }
 
 // x: (T, B, D); pad: (B, T) bool -> (T, B, D)

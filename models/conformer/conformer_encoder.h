@@ -10,13 +10,13 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
 #include "models/conformer/conformer_options.h"
 #include "models/conformer/ctc_compress.h"
 #include "models/model.h"
 #include "models/modules/conv1d_subsampler.h"
+#include "models/modules/fast_dropout.h"
 #include "models/modules/speech_encoder.h"
 
 namespace trellis {
@@ -46,7 +46,7 @@ class ConformerEncoderImpl : public SpeechEncoder {
   std::shared_ptr<Subsampler> subsample_;
   torch::nn::ModuleList conformer_layers_;
   torch::nn::Linear ctc_fc_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
 };
 TORCH_MODULE(ConformerEncoder);
 

@@ -13,7 +13,7 @@ FbkFeedForwardImpl::FbkFeedForwardImpl(int64_t dim, int64_t expansion, double dr
   layernorm_ = register_module("layernorm", nn::LayerNorm(nn::LayerNormOptions({dim})));
   first_linear_ = register_module("first_linear", nn::Linear(dim, dim * expansion));
   second_linear_ = register_module("second_linear", nn::Linear(dim * expansion, dim));
-  dropout_ = register_module("dropout", nn::Dropout(dropout));
+  dropout_ = register_module("dropout", FastDropout(dropout));
   torch::NoGradGuard ng;
   for (auto* l : {&first_linear_, &second_linear_}) {
     nn::init::xavier_uniform_((*l)->weight);
@@ -40,7 +40,7 @@ FbkConvModuleImpl::FbkConvModuleImpl(int64_t dim, int64_t kernel_size, double dr
                                                          .padding((kernel_size - 1) / 2)
                                                          .bias(false)));
   batchnorm_ = register_module("batchnorm", nn::BatchNorm1d(nn::BatchNormOptions(dim)));
-  dropout_ = register_module("dropout", nn::Dropout(dropout));
+  dropout_ = register_module("dropout", FastDropout(dropout));
 }
 
 // x: (B, T, D); pad: (B, T) bool -> (B, T, D)

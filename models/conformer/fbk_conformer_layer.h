@@ -17,10 +17,10 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "models/modules/fast_dropout.h"
 #include "models/modules/fbk_relative_attention.h"
 
 namespace trellis {
@@ -46,7 +46,7 @@ class FbkFeedForwardImpl : public torch::nn::Module {
  private:
   torch::nn::LayerNorm layernorm_{nullptr};
   torch::nn::Linear first_linear_{nullptr}, second_linear_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
 };
 TORCH_MODULE(FbkFeedForward);
 
@@ -61,7 +61,7 @@ class FbkConvModuleImpl : public torch::nn::Module {
   torch::nn::Conv1d first_pointwise_conv1d_{nullptr}, depthwise_conv1d_{nullptr},
       second_pointwise_conv1d_{nullptr};
   torch::nn::BatchNorm1d batchnorm_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
 };
 TORCH_MODULE(FbkConvModule);
 

@@ -41,7 +41,7 @@ UpConformerEncoderImpl::UpConformerEncoderImpl(const ConformerOptions& o, int64_
     compress_.fixed_ratio = o.ctc_compress_fixed_ratio;
     compress_.max_out_size = o.ctc_compress_max_out_size;
   }
-  dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
+  dropout_ = register_module("dropout", FastDropout(o.dropout));
 }
 
 // src: (B, T, F*C); lengths: (B) -> EncoderOut

@@ -12,12 +12,12 @@
 // --attn-type none (fairseq MHA, abs only) or espnet (abs, rel_pos, rope).
 
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
 #include "models/conformer/conformer_options.h"
 #include "models/conformer/ctc_compress.h"
 #include "models/modules/conv1d_subsampler.h"
+#include "models/modules/fast_dropout.h"
 #include "models/modules/speech_encoder.h"
 
 namespace trellis {
@@ -36,7 +36,7 @@ class UpConformerEncoderImpl : public SpeechEncoder {
   std::shared_ptr<Subsampler> subsample_;
   torch::nn::Linear linear_{nullptr}, ctc_fc_{nullptr};
   torch::nn::ModuleList conformer_layers_;
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
 };
 TORCH_MODULE(UpConformerEncoder);
 

@@ -13,7 +13,7 @@ UpFeedForwardImpl::UpFeedForwardImpl(int64_t dim, int64_t ffn, double dropout) {
   layer_norm_ = register_module("layer_norm", nn::LayerNorm(nn::LayerNormOptions({dim})));
   w_1_ = register_module("w_1", nn::Linear(dim, ffn));
   w_2_ = register_module("w_2", nn::Linear(ffn, dim));
-  dropout_ = register_module("dropout", nn::Dropout(dropout));
+  dropout_ = register_module("dropout", FastDropout(dropout));
 }
 
 // x: (..., D) -> (..., D)
@@ -34,7 +34,7 @@ UpConvModuleImpl::UpConvModuleImpl(int64_t dim, int64_t kernel_size, double drop
   batch_norm_ = register_module("batch_norm", nn::BatchNorm1d(nn::BatchNormOptions(dim)));
   pointwise_conv2_ =
       register_module("pointwise_conv2", nn::Conv1d(nn::Conv1dOptions(dim, dim, 1).bias(bias)));
-  dropout_ = register_module("dropout", nn::Dropout(dropout));
+  dropout_ = register_module("dropout", FastDropout(dropout));
 }
 
 // x: (B, T, D) -> (B, T, D)
@@ -61,7 +61,7 @@ UpConformerLayerImpl::UpConformerLayerImpl(const UpConformerLayerConfig& c) {
     fairseq_attn_ =
         register_module("self_attn", MultiheadAttention(D, c.attention_heads, c.dropout, true));
   }
-  self_attn_dropout_ = register_module("self_attn_dropout", nn::Dropout(c.dropout));
+  self_attn_dropout_ = register_module("self_attn_dropout", FastDropout(c.dropout));
   conv_module_ = register_module(
       "conv_module", UpConvModule(D, c.depthwise_conv_kernel_size, c.dropout, c.conv_bias));
   ffn2_ = register_module("ffn2", UpFeedForward(D, c.ffn_embed_dim, c.dropout));

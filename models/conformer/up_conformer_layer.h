@@ -17,13 +17,13 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <string>
 
 #include "models/modules/espnet_attention.h"
+#include "models/modules/fast_dropout.h"
 #include "models/modules/multihead_attention.h"
 
 namespace trellis {
@@ -48,7 +48,7 @@ class UpFeedForwardImpl : public torch::nn::Module {
  private:
   torch::nn::LayerNorm layer_norm_{nullptr};
   torch::nn::Linear w_1_{nullptr}, w_2_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
 };
 TORCH_MODULE(UpFeedForward);
 
@@ -62,7 +62,7 @@ class UpConvModuleImpl : public torch::nn::Module {
   torch::nn::LayerNorm layer_norm_{nullptr};
   torch::nn::Conv1d pointwise_conv1_{nullptr}, depthwise_conv_{nullptr}, pointwise_conv2_{nullptr};
   torch::nn::BatchNorm1d batch_norm_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
 };
 TORCH_MODULE(UpConvModule);
 
@@ -78,7 +78,7 @@ class UpConformerLayerImpl : public torch::nn::Module {
   torch::nn::LayerNorm self_attn_layer_norm_{nullptr}, final_layer_norm_{nullptr};
   MultiheadAttention fairseq_attn_{nullptr};
   EspnetAttention espnet_attn_{nullptr};
-  torch::nn::Dropout self_attn_dropout_{nullptr};
+  FastDropout self_attn_dropout_{nullptr};
   UpConvModule conv_module_{nullptr};
 };
 TORCH_MODULE(UpConformerLayer);

@@ -35,7 +35,7 @@ EspnetAttentionImpl::EspnetAttentionImpl(int64_t embed_dim, int64_t num_heads, d
   linear_k_ = register_module("linear_k", nn::Linear(embed_dim, embed_dim));
   linear_v_ = register_module("linear_v", nn::Linear(embed_dim, embed_dim));
   linear_out_ = register_module("linear_out", nn::Linear(embed_dim, embed_dim));
-  dropout_ = register_module("dropout", nn::Dropout(dropout));
+  dropout_ = register_module("dropout", FastDropout(dropout));
   if (pos_enc_ == "rel_pos") {
     linear_pos_ = register_module("linear_pos",
                                   nn::Linear(nn::LinearOptions(embed_dim, embed_dim).bias(false)));

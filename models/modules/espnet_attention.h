@@ -14,10 +14,11 @@
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
 #include <string>
+
+#include "models/modules/fast_dropout.h"
 
 namespace trellis {
 
@@ -43,7 +44,7 @@ class EspnetAttentionImpl : public torch::nn::Module {
   torch::nn::Linear linear_q_{nullptr}, linear_k_{nullptr}, linear_v_{nullptr},
       linear_out_{nullptr}, linear_pos_{nullptr};
   at::Tensor pos_bias_u_, pos_bias_v_, inv_freq_;
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
 };
 TORCH_MODULE(EspnetAttention);
 

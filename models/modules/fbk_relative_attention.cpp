@@ -37,7 +37,7 @@ RelativeMultiHeadAttentionImpl::RelativeMultiHeadAttentionImpl(int64_t d_model, 
   key_proj_ = make("key_proj", true);
   value_proj_ = make("value_proj", true);
   pos_proj_ = make("pos_proj", false);
-  dropout_ = register_module("dropout", torch::nn::Dropout(dropout));
+  dropout_ = register_module("dropout", FastDropout(dropout));
   u_bias_ = register_parameter("u_bias", torch::empty({num_heads, d_model / num_heads}));
   v_bias_ = register_parameter("v_bias", torch::empty({num_heads, d_model / num_heads}));
   {
@@ -100,7 +100,7 @@ FbkSelfAttentionModuleImpl::FbkSelfAttentionModuleImpl(int64_t d_model, int64_t 
       register_module("layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
   attention_ = register_module(
       "attention", RelativeMultiHeadAttention(d_model, num_heads, dropout, batch_unsafe_shift));
-  dropout_ = register_module("dropout", torch::nn::Dropout(dropout));
+  dropout_ = register_module("dropout", FastDropout(dropout));
 }
 
 // x: (B, T, D); pad: (B, T) bool -> (B, T, D)

@@ -14,9 +14,10 @@
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
+
+#include "models/modules/fast_dropout.h"
 
 namespace trellis {
 
@@ -40,7 +41,7 @@ class RelativeMultiHeadAttentionImpl : public torch::nn::Module {
   torch::nn::Linear query_proj_{nullptr}, key_proj_{nullptr}, value_proj_{nullptr},
       pos_proj_{nullptr}, out_proj_{nullptr};
   at::Tensor u_bias_, v_bias_;
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
 };
 TORCH_MODULE(RelativeMultiHeadAttention);
 
@@ -57,7 +58,7 @@ class FbkSelfAttentionModuleImpl : public torch::nn::Module {
   at::Tensor table_;  // cached sinusoid (T_max, D), grown on demand
   torch::nn::LayerNorm layer_norm_{nullptr};
   RelativeMultiHeadAttention attention_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
 };
 TORCH_MODULE(FbkSelfAttentionModule);
 

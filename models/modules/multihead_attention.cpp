@@ -18,7 +18,7 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t embed_dim, int64_t num_he
   v_proj_ = register_module("v_proj", nn::Linear(embed_dim, embed_dim));
   q_proj_ = register_module("q_proj", nn::Linear(embed_dim, embed_dim));
   out_proj_ = register_module("out_proj", nn::Linear(embed_dim, embed_dim));
-  dropout_ = register_module("dropout", nn::Dropout(dropout));
+  dropout_ = register_module("dropout", FastDropout(dropout));
   torch::NoGradGuard ng;
   // fairseq: qkv_same_dim -> gain 1/sqrt(2) for q, k, v
   const double gain = 1.0 / std::sqrt(2.0);

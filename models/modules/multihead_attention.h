@@ -12,12 +12,12 @@
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
 #include <string>
 
 #include "models/model.h"
+#include "models/modules/fast_dropout.h"
 
 namespace trellis {
 
@@ -38,7 +38,7 @@ class MultiheadAttentionImpl : public torch::nn::Module {
   int64_t embed_dim_, heads_;
   double scaling_;
   torch::nn::Linear k_proj_{nullptr}, v_proj_{nullptr}, q_proj_{nullptr}, out_proj_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
 };
 TORCH_MODULE(MultiheadAttention);
 

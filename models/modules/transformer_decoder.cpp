@@ -26,8 +26,8 @@ TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(const TransformerDecode
   fc1_ = register_module("fc1", nn::Linear(D, c.ffn_embed_dim));
   fc2_ = register_module("fc2", nn::Linear(c.ffn_embed_dim, D));
   final_layer_norm_ = register_module("final_layer_norm", nn::LayerNorm(nn::LayerNormOptions({D})));
-  dropout_ = register_module("dropout", nn::Dropout(c.dropout));
-  activation_dropout_ = register_module("activation_dropout", nn::Dropout(c.activation_dropout));
+  dropout_ = register_module("dropout", FastDropout(c.dropout));
+  activation_dropout_ = register_module("activation_dropout", FastDropout(c.activation_dropout));
 }
 
 // x: any float -> same shape
@@ -89,7 +89,7 @@ TransformerDecoderImpl::TransformerDecoderImpl(const TransformerDecoderConfig& c
     torch::NoGradGuard ng;
     nn::init::normal_(output_projection_->weight, 0.0, std::pow(double(D), -0.5));
   }
-  dropout_ = register_module("dropout", nn::Dropout(c.dropout));
+  dropout_ = register_module("dropout", FastDropout(c.dropout));
 }
 
 // prev: (B, L) int64; enc: (T, B, D); enc_pad: (B, T) bool -> (B, L or 1, V)

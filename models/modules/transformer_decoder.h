@@ -14,7 +14,6 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
@@ -22,6 +21,7 @@
 #include <string>
 
 #include "models/model.h"
+#include "models/modules/fast_dropout.h"
 #include "models/modules/multihead_attention.h"
 #include "models/modules/positional_embedding.h"
 
@@ -61,7 +61,7 @@ class TransformerDecoderLayerImpl : public torch::nn::Module {
   torch::nn::LayerNorm self_attn_layer_norm_{nullptr}, encoder_attn_layer_norm_{nullptr},
       final_layer_norm_{nullptr};
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
-  torch::nn::Dropout dropout_{nullptr}, activation_dropout_{nullptr};
+  FastDropout dropout_{nullptr}, activation_dropout_{nullptr};
 };
 TORCH_MODULE(TransformerDecoderLayer);
 
@@ -81,7 +81,7 @@ class TransformerDecoderImpl : public torch::nn::Module {
   torch::nn::ModuleList layers_;
   torch::nn::LayerNorm layer_norm_{nullptr};
   torch::nn::Linear output_projection_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
 };
 TORCH_MODULE(TransformerDecoder);
 

@@ -2,6 +2,8 @@
 // the reference numbers on 8000 input frames (8 x 1000), 2 threads.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <memory>
 
 #include "models/conformer/conformer.h"
 
@@ -23,7 +25,10 @@ TEST_CASE("conformer forward+backward timing", "[.speed][conformer]") {
   auto lengths = torch::full({8}, 1000, torch::kLong);
   lengths[7] = 900;
   auto prev = torch::randint(3, 1000, {8, 30}, torch::kLong);
+  const char* trace = std::getenv("TRELLIS_PROFILE");  // chrome trace of the last iteration
   for (int it = 0; it < 4; ++it) {
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> prof;
+    if (trace && it == 3) prof = std::make_unique<torch::autograd::profiler::RecordProfile>(trace);
     auto t0 = std::chrono::steady_clock::now();
     auto out = model.forward(src, lengths, prev);
     auto loss = out.logits.log_softmax(-1).mean() + out.encoder.ctc_logits.log_softmax(-1).mean();
