@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   std::string inputs, volume;
   CLI::App app{
       "Prepare speech data for speech_to_text(_ctc): 80-dim fbank zip (or raw audio paths), "
-      "{split}.tsv manifests, SentencePiece/char vocabulary and config.yaml"};
+      "{split}.tsv manifests, SentencePiece/char vocabulary and config.yaml",
+      "trellis prepare"};
   app.add_option("--input-format", o.input_format, "tsv | nemo | commonvoice | dir")
       ->check(CLI::IsMember({"tsv", "nemo", "commonvoice", "dir"}))
       ->capture_default_str();
