@@ -25,12 +25,13 @@ struct CheckpointState {
   std::string config_yaml;
   std::string task, arch, criterion, optimizer, lr_scheduler;
   std::map<std::string, std::string> plugins;  // registry "kind:name" -> origin (plugin path)
+  std::string save_dir;  // absolute --save-dir of the run that wrote it (core/train/resume.h)
 
   // model: every parameter and buffer under its fairseq key.
   std::map<std::string, at::Tensor> model;
 
   // optimizer_history[-1] and last_optimizer_state.
-  std::map<std::string, at::Tensor> optimizer;  // Optimizer::state_dict()
+  std::map<std::string, at::Tensor> optimizer_state;  // Optimizer::state_dict()
   std::map<std::string, double> lr_scheduler_state;
   int64_t num_updates = 0;
 
