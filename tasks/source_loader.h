@@ -1,0 +1,45 @@
+#pragma once
+// Reads the source of one sample from its manifest `audio` field (fairseq's
+// get_features_or_waveform, fairseq-compat.md §1.3, §1.4): stored features (.npy, or a .npy in
+// a stored zip), or audio (a file, or a wav/flac in a stored zip) turned into 80-dim Kaldi
+// fbank on the fly, or, for raw-audio models, the waveform itself. LibTorch-free, thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace trellis {
+
+struct DataConfig;
+
+struct SourceOptions {
+  // use_audio_input (UP): the model reads the waveform, resampled to sample_rate, standardized
+  // (zero mean, unit variance over the utterance) when `standardize`.
+  bool raw_audio = false;
+  bool standardize = true;
+  int64_t sample_rate = 16000;
+  // is_input_waveform (FBK): stored waveforms (audio, or a (1, N) .npy) -> fbank computed at
+  // waveform_sample_rate.
+  bool waveform_input = false;
+  int64_t waveform_sample_rate = 16000;
+  int64_t fbank_bins = 80;  // bins of on-the-fly fbank (input_feat_per_channel)
+  std::string audio_root;   // joined in front of every `audio` field
+
+  // From the data config. standardize: fairseq's UP tests the method standardize_audio without
+  // calling it, so raw audio is always standardized; an explicit `standardize_audio: false` in
+  // the YAML turns it off here.
+  static SourceOptions from_config(const DataConfig& config);
+};
+
+struct SourceData {
+  std::vector<float> data;  // (frames, dim) row-major float; raw audio: (frames) samples
+  int64_t frames = 0;       // T (feature frames) or N (samples)
+  int64_t dim = 1;          // F (feature dimension); 1 for raw audio
+};
+
+// audio: the manifest field (path.npy, path.wav, archive.zip:OFFSET:LENGTH) -> features (T, F)
+// float, or the waveform (N) float for raw audio. Throws DataError (the caller adds the
+// manifest line and sample id).
+SourceData load_source(const std::string& audio, const SourceOptions& options);
+
+}  // namespace trellis

@@ -1,0 +1,131 @@
+#include "tasks/speech_dataset.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <limits>
+
+#include "core/data/manifest.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "tasks/speech_vocab.h"
+
+namespace trellis {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> split_names(const std::string& split) {
+  std::vector<std::string> names;
+  size_t start = 0;
+  while (true) {
+    size_t comma = split.find(',', start);
+    std::string name = split.substr(start, comma == std::string::npos ? comma : comma - start);
+    TRELLIS_CHECK(!name.empty(), ConfigError, "split list '{}': empty split name", split);
+    names.push_back(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return names;
+}
+
+std::string SpeechDataset::where(int64_t index) const {
+  const SpeechSample& s = samples.at(static_cast<size_t>(index));
+  return fmt::format("{}:{}: sample '{}'", parts.at(static_cast<size_t>(s.part)).manifest_path,
+                     s.line, ids.at(static_cast<size_t>(index)));
+}
+
+namespace {
+
+std::vector<int32_t> narrow(const std::vector<int64_t>& ids) {
+  std::vector<int32_t> out(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    TRELLIS_CHECK(ids[i] <= std::numeric_limits<int32_t>::max(), DataError,
+                  "token index {} does not fit 32 bits", ids[i]);
+    out[i] = static_cast<int32_t>(ids[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<SpeechDataset> load_speech_dataset(const std::string& data_root,
+                                                   const std::string& split, bool is_train,
+                                                   const SpeechVocab& vocab, bool source_side) {
+  auto d = std::make_unique<SpeechDataset>();
+  d->split = split;
+  d->is_train = is_train;
+  const DataConfig& cfg = vocab.config;
+  const Dictionary& tgt = vocab.tgt_dict;
+  for (const std::string& name : split_names(split)) {
+    SpeechDatasetPart part;
+    part.name = name;
+    part.manifest_path = (fs::path(data_root) / (name + ".tsv")).string();
+    TRELLIS_CHECK(fs::is_regular_file(part.manifest_path), DataError,
+                  "dataset not found: {} (split '{}')", part.manifest_path, name);
+    Manifest m = read_tsv_manifest(part.manifest_path);
+    TRELLIS_CHECK(!m.rows.empty(), DataError, "{}: the manifest has no samples",
+                  part.manifest_path);
+    part.begin = d->size();
+    const auto part_index = static_cast<int32_t>(d->parts.size());
+    for (ManifestRow& row : m.rows) {
+      auto where = [&] {
+        return fmt::format("{}:{}: sample '{}'", part.manifest_path, row.line, row.id);
+      };
+      SpeechSample s;
+      s.audio = std::move(row.audio);
+      s.line = row.line;
+      s.part = part_index;
+      std::vector<int64_t> pieces = vocab.encode(row.tgt_text, false);
+      if (cfg.prepend_tgt_lang_tag) {
+        const std::string tag = Dictionary::lang_tag(row.tgt_lang);
+        TRELLIS_CHECK(tgt.contains(tag), DataError,
+                      "{}: target language tag {} (tgt_lang '{}') is not in the target "
+                      "dictionary (prepend_tgt_lang_tag is set)",
+                      where(), tag, row.tgt_lang);
+        s.target.push_back(static_cast<int32_t>(tgt.index(tag)));
+      }
+      std::vector<int32_t> body = narrow(pieces);
+      s.target.insert(s.target.end(), body.begin(), body.end());
+      s.target.push_back(static_cast<int32_t>(tgt.eos()));
+      if (source_side) {
+        s.transcript = narrow(vocab.encode(row.src_text, true));
+        s.transcript.push_back(static_cast<int32_t>(vocab.src_dict->eos()));
+      }
+      d->ids.push_back(std::move(row.id));
+      d->n_frames.push_back(row.n_frames);
+      d->n_tgt_tokens.push_back(static_cast<int64_t>(pieces.size()));
+      d->samples.push_back(std::move(s));
+    }
+    part.end = d->size();
+    part.transforms = build_transforms(cfg.root, name, cfg.path, is_train);
+    d->parts.push_back(std::move(part));
+  }
+  return d;
+}
+
+Batches batch_speech_dataset(const SpeechDataset& d, int64_t max_source, int64_t max_target,
+                             bool skip_invalid, const BatchingOptions& options) {
+  const auto num_parts = static_cast<int64_t>(d.parts.size());
+  std::vector<int64_t> order = ordered_indices(d.n_frames, options.style, num_parts);
+  std::vector<int64_t> dropped;
+  std::vector<int64_t> kept = filter_by_size(order, d.n_frames, d.n_tgt_tokens, max_source,
+                                             max_target, skip_invalid, &dropped, d.ids);
+  if (!dropped.empty()) {
+    static const log::Logger logger("trellis.task");
+    std::string first;
+    for (size_t i = 0; i < std::min<size_t>(dropped.size(), 10); ++i)
+      first += (i ? ", " : "") + d.ids[static_cast<size_t>(dropped[i])];
+    logger.warn(
+        "{}: {} samples have invalid sizes and will be skipped, max_positions=({}, {}), "
+        "first few sample ids=[{}]",
+        d.split, dropped.size(), max_source, max_target, first);
+  }
+  // num_tokens: FBK's ConcatDataset (and upstream's for several splits) takes max(size).
+  std::vector<int64_t> num_tokens = d.n_frames;
+  if (options.style == BatchingStyle::kFbk || num_parts > 1) {
+    for (size_t i = 0; i < num_tokens.size(); ++i)
+      num_tokens[i] = std::max(num_tokens[i], d.n_tgt_tokens[i]);
+  }
+  return batch_by_size(kept, num_tokens, options);
+}
+
+}  // namespace trellis

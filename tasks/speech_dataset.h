@@ -1,0 +1,71 @@
+#pragma once
+// One loaded split of a speech task (fairseq's SpeechToTextDataset, or the ConcatDataset of a
+// comma list): the manifest rows it needs, tokenized targets and transcripts, sizes, and the
+// feature transforms of each part. Immutable once loaded, so collation may read it from several
+// threads at once. LibTorch-free.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/data/batching.h"
+#include "core/data/feature_transform.h"
+
+namespace trellis {
+
+class SpeechVocab;
+
+// One TSV of the concatenation.
+struct SpeechDatasetPart {
+  std::string name;            // split name as on the command line (train_a)
+  std::string manifest_path;   // DATA_ROOT/train_a.tsv
+  int64_t begin = 0, end = 0;  // its samples in the concatenation: [begin, end)
+  std::vector<std::unique_ptr<FeatureTransform>> transforms;  // for this name (fairseq §1.5)
+};
+
+struct SpeechSample {
+  std::string audio;                // the manifest's `audio` field, as written
+  int64_t line = 0;                 // line in the manifest (header = 1)
+  int32_t part = 0;                 // index into SpeechDataset::parts
+  std::vector<int32_t> target;      // [<lang:xx>] + pieces + eos (target dictionary)
+  std::vector<int32_t> transcript;  // src_text pieces + eos (source dictionary); empty when the
+                                    // task has no source side
+};
+
+struct SpeechDataset {
+  std::string split;  // the comma list as given
+  bool is_train = false;
+  std::vector<SpeechDatasetPart> parts;
+  std::vector<SpeechSample> samples;  // concatenation order
+  std::vector<std::string> ids;       // (N) manifest ids
+  std::vector<int64_t> n_frames;      // (N) manifest n_frames (frames; samples for raw audio)
+  std::vector<int64_t> n_tgt_tokens;  // (N) target pieces without eos and lang tag
+
+  int64_t size() const { return static_cast<int64_t>(samples.size()); }
+  // "DATA_ROOT/train.tsv:12: sample 'id'" for error messages.
+  std::string where(int64_t index) const;
+};
+
+// Reads DATA_ROOT/<name>.tsv for every name of the comma list `split` and tokenizes its text
+// with `vocab` (fairseq-compat.md §1.8, §1.9): target = [<lang:tgt_lang>] (with
+// prepend_tgt_lang_tag; DataError when the tag is not in the dictionary) + pieces + eos;
+// with source_side, transcript = src_text pieces + eos (empty src_text -> [eos]). A missing or
+// empty manifest throws DataError naming it. The transforms of each part are built for its
+// name with `is_train`.
+std::unique_ptr<SpeechDataset> load_speech_dataset(const std::string& data_root,
+                                                   const std::string& split, bool is_train,
+                                                   const SpeechVocab& vocab, bool source_side);
+
+// The batches of a loaded split (fairseq-compat.md §1.10, §2.1, §2.2): ordered_indices for
+// options.style and the number of parts, filter_by_size against (max_source, max_target) (<= 0:
+// no limit; skip_invalid drops with a warning naming the first ids, else DataError), then
+// batch_by_size with num_tokens = max(n_frames, n_tgt_tokens) (FBK, or several parts) or
+// n_frames (upstream, one part).
+Batches batch_speech_dataset(const SpeechDataset& d, int64_t max_source, int64_t max_target,
+                             bool skip_invalid, const BatchingOptions& options);
+
+// Splits a comma list ("a,b" -> {a, b}); empty names throw ConfigError.
+std::vector<std::string> split_names(const std::string& split);
+
+}  // namespace trellis

@@ -1,0 +1,281 @@
+#include "tasks/speech_to_text.h"
+
+#include <random>
+
+#include "core/data/dictionary.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "criteria/criterion.h"
+#include "models/model.h"
+#include "tasks/collate.h"
+
+namespace trellis {
+
+namespace {
+
+const log::Logger logger("trellis.task");
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+int64_t min_limit(int64_t a, int64_t b) {  // limits <= 0 mean none
+  if (a <= 0) return b;
+  if (b <= 0) return a;
+  return std::min(a, b);
+}
+
+void check_train_names(const std::string& split) {
+  for (const std::string& name : split_names(split)) {
+    TRELLIS_CHECK(name.rfind("train", 0) == 0, ConfigError,
+                  "training split '{}' (of '{}'): training splits must be named like \"train*\" "
+                  "(fairseq's speech tasks tell training splits by name)",
+                  name, split);
+  }
+}
+
+// prepend_tgt_lang_tag: the loss must skip the tag (fairseq's SpeechToTextTask.build_criterion).
+void check_ignore_prefix(const std::string& name, const AnyOptions& options,
+                         const AnyOptions* underlying, const std::string& config_path) {
+  std::vector<AnyOptions> groups{options};
+  Fields top = options.fields();
+  if (underlying != nullptr) {
+    groups.push_back(*underlying);
+  } else if (Field* f = top.find("underlying_criterion")) {
+    const std::string u = f->value_string();
+    if (criterion_registry().contains(u)) groups.push_back(criterion_registry().make_options(u));
+  }
+  for (const AnyOptions& g : groups) {
+    Fields fields = g.fields();
+    Field* f = fields.find("ignore_prefix_size");
+    if (f == nullptr) continue;
+    TRELLIS_CHECK(f->value_string() == "1", ConfigError,
+                  "please set --ignore-prefix-size 1: the target language tag is prepended to "
+                  "every target (prepend_tgt_lang_tag in {}), got {}",
+                  config_path, f->value_string());
+    return;
+  }
+  throw ConfigError(fmt::format(
+      "--criterion {}: prepend_tgt_lang_tag ({}) needs a criterion that drops the language tag "
+      "with --ignore-prefix-size 1 (e.g. label_smoothed_cross_entropy)",
+      name, config_path));
+}
+
+}  // namespace
+
+void SpeechToTextOptions::validate() const {
+  TRELLIS_CHECK(!config_yaml.empty(), ConfigError, "--config-yaml: empty file name");
+  parse_batching_style(batching_style);
+}
+
+SpeechToTextTask::SpeechToTextTask(const SpeechToTextOptions& options, const TaskContext& ctx)
+    : SpeechToTextTask(options, ctx, false) {}
+
+SpeechToTextTask::SpeechToTextTask(const SpeechToTextOptions& options, const TaskContext& ctx,
+                                   bool source_side)
+    : options_(options), ctx_(ctx), source_side_(source_side) {
+  options_.validate();
+  if (!ctx.train_subset.empty()) check_train_names(ctx.train_subset);
+  vocab_ = ctx.restored_state.empty()
+               ? SpeechVocab::from_files(ctx.data_root, options_.config_yaml, source_side)
+               : SpeechVocab::from_state(ctx.restored_state, ctx.data_root, source_side);
+  source_options_ = SourceOptions::from_config(vocab_.config);
+  logger.info("target dictionary size ({}): {}", vocab_.config.vocab_filename,
+              vocab_.tgt_dict.size());
+  if (source_side) {
+    // FBK: the CTC blank of ctc_multi_loss is the source dictionary's last symbol.
+    // A restored dictionary already holds it.
+    if (ctx.criterion == "ctc_multi_loss" && !vocab_.src_dict->contains("<ctc_blank>"))
+      vocab_.src_dict->add_symbol("<ctc_blank>");
+    logger.info("source dictionary size ({}): {}", vocab_.config.vocab_filename_src,
+                vocab_.src_dict->size());
+  }
+}
+
+void SpeechToTextTask::load_dataset(const std::string& split, bool is_train) {
+  if (is_train) check_train_names(split);
+  TRELLIS_CHECK(!is_train || split_names(split).size() == 1 || vocab_.config.sampling_alpha == 1.0,
+                ConfigError,
+                "{}: sampling_alpha {} (temperature resampling of several training splits) is "
+                "not implemented; set sampling_alpha: 1.0",
+                vocab_.config.path, vocab_.config.sampling_alpha);
+  auto d = load_speech_dataset(ctx_.data_root, split, is_train, vocab_, source_side_);
+  logger.info("{}: {} samples from {} manifest(s)", split, d->size(), d->parts.size());
+  datasets_[split] = std::move(d);
+}
+
+const SpeechDataset& SpeechToTextTask::dataset(const std::string& split) const {
+  auto it = datasets_.find(split);
+  TRELLIS_CHECK(it != datasets_.end(), DataError, "split '{}' was not loaded (load_dataset)",
+                split);
+  return *it->second;
+}
+
+int64_t SpeechToTextTask::dataset_size(const std::string& split) const {
+  return dataset(split).size();
+}
+
+const std::vector<int64_t>& SpeechToTextTask::source_sizes(const std::string& split) const {
+  return dataset(split).n_frames;
+}
+
+Batches SpeechToTextTask::batches(const std::string& split, const BatchRequest& request) {
+  const SpeechDataset& d = dataset(split);
+  const BatchingStyle style = parse_batching_style(options_.batching_style);
+  int64_t max_src = min_limit(options_.max_source_positions, request.max_source_positions);
+  int64_t max_tgt = min_limit(options_.max_target_positions, request.max_target_positions);
+  if (d.is_train) {  // fairseq resolves training max positions with --max-tokens too
+    max_src = min_limit(max_src, request.max_tokens);
+    max_tgt = min_limit(max_tgt, request.max_tokens);
+  }
+  BatchingOptions bo;
+  bo.max_tokens = request.max_tokens;
+  bo.batch_size = request.batch_size;
+  bo.required_batch_size_multiple = request.required_batch_size_multiple;
+  bo.style = style;
+  return batch_speech_dataset(d, max_src, max_tgt, d.is_train || request.skip_invalid_size_inputs,
+                              bo);
+}
+
+int64_t SpeechToTextTask::model_input_dim() const {
+  const DataConfig& c = vocab_.config;
+  if (c.use_audio_input) return c.input_feat_per_channel;
+  std::vector<std::unique_ptr<FeatureTransform>> fresh;
+  const std::vector<std::unique_ptr<FeatureTransform>>* transforms = &fresh;
+  if (!datasets_.empty()) {
+    transforms = &datasets_.begin()->second->parts.front().transforms;
+  } else {
+    fresh = build_transforms(c.root, "", c.path, true);
+  }
+  int64_t dim = c.input_feat_per_channel;
+  for (const auto& t : *transforms) dim = t->output_dim(dim);
+  return dim;
+}
+
+SpeechBatch SpeechToTextTask::collate(const std::string& split, const Batch& batch,
+                                      uint64_t seed) const {
+  const SpeechDataset& d = dataset(split);
+  const DataConfig& cfg = vocab_.config;
+  const SourceOptions& so = source_options_;
+  std::vector<CollateItem> items;
+  items.reserve(batch.size());
+  for (int64_t idx : batch) {
+    TRELLIS_CHECK(idx >= 0 && idx < d.size(), Error,
+                  "collate: sample index {} out of range (split '{}' has {})", idx, split,
+                  d.size());
+    const SpeechSample& s = d.samples[static_cast<size_t>(idx)];
+    CollateItem item;
+    try {
+      SourceData src = load_source(s.audio, so);
+      item.dim = src.dim;
+      if (!so.raw_audio) {
+        // A sample's augmentation depends on (seed, index) only, not on its batch.
+        std::mt19937_64 rng(splitmix64(seed ^ splitmix64(static_cast<uint64_t>(idx))));
+        const auto& transforms = d.parts[static_cast<size_t>(s.part)].transforms;
+        item.dim = apply_transforms(transforms, src.data, src.frames, src.dim, rng);
+        int64_t want_dim = cfg.input_feat_per_channel;
+        for (const auto& t : transforms) want_dim = t->output_dim(want_dim);
+        want_dim *= cfg.input_channels;
+        TRELLIS_CHECK(item.dim == want_dim, DataError,
+                      "{} features per frame after the transforms, but the data config says "
+                      "{} (input_feat_per_channel {} x input_channels {}, then the transforms)",
+                      item.dim, want_dim, cfg.input_feat_per_channel, cfg.input_channels);
+      }
+      item.source = std::move(src.data);
+      item.frames = src.frames;
+    } catch (const std::exception& e) {
+      const std::string msg = fmt::format("{}: {}", d.where(idx), e.what());
+      if (!options_.skip_invalid_audio) throw DataError(msg);
+      const int64_t n = ++skipped_;
+      logger.warn("skipping an unreadable sample ({} so far, --skip-invalid-audio): {}", n, msg);
+      continue;
+    }
+    item.index = idx;
+    item.id = d.ids[static_cast<size_t>(idx)];
+    item.target = &s.target;
+    item.transcript = source_side_ ? &s.transcript : nullptr;
+    items.push_back(std::move(item));
+  }
+  return collate_items(std::move(items), so.raw_audio, vocab_.tgt_dict.pad(),
+                       vocab_.tgt_dict.eos());
+}
+
+int64_t SpeechToTextTask::blank_index() const {
+  if (ctx_.criterion == "ctc_multi_loss" && vocab_.src_dict &&
+      vocab_.src_dict->contains("<ctc_blank>"))
+    return vocab_.src_dict->index("<ctc_blank>");
+  return 0;
+}
+
+std::unique_ptr<Model> SpeechToTextTask::build_model(const std::string& arch,
+                                                     const AnyOptions& arch_options) {
+  ModelContext m;
+  m.input_feat_per_channel = model_input_dim();
+  m.input_channels = vocab_.config.input_channels;
+  m.src_vocab_size = vocab_.src_dict ? vocab_.src_dict->size() : 0;
+  m.tgt_vocab_size = vocab_.tgt_dict.size();
+  m.pad = vocab_.tgt_dict.pad();
+  m.eos = vocab_.tgt_dict.eos();
+  m.blank = blank_index();
+  m.ctc_enabled = ctx_.criterion == "ctc_multi_loss";
+  return model_registry().create(arch_registry().info(arch).target, arch_options, m);
+}
+
+std::unique_ptr<Criterion> SpeechToTextTask::build_criterion(const std::string& name,
+                                                             const AnyOptions& options,
+                                                             const AnyOptions* underlying,
+                                                             bool sentence_avg) {
+  const bool multi = name == "ctc_multi_loss";
+  TRELLIS_CHECK(!multi || source_side_, ConfigError,
+                "--criterion ctc_multi_loss needs source transcripts: use --task "
+                "speech_to_text_ctc");
+  TRELLIS_CHECK(!multi || vocab_.src_dict->contains("<ctc_blank>"), ConfigError,
+                "--criterion ctc_multi_loss: the source dictionary has no <ctc_blank> (the task "
+                "was built for --criterion '{}')",
+                ctx_.criterion);
+  if (vocab_.config.prepend_tgt_lang_tag)
+    check_ignore_prefix(name, options, underlying, vocab_.config.path);
+  CriterionContext c;
+  c.pad = vocab_.tgt_dict.pad();
+  c.eos = vocab_.tgt_dict.eos();
+  c.blank = multi ? vocab_.src_dict->index("<ctc_blank>") : 0;
+  c.sentence_avg = sentence_avg;
+  c.ctc_dictionary = multi ? vocab_.src_dict.get() : &vocab_.tgt_dict;
+  c.underlying_options = underlying;
+  return criterion_registry().create(name, options, c);
+}
+
+LossOutput SpeechToTextTask::forward(Model& model, Criterion& criterion, const SpeechBatch& batch) {
+  auto params = model.parameters();
+  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params[0].device();
+  auto to = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  ModelOutput out =
+      model.forward(to(batch.src_tokens), to(batch.src_lengths), to(batch.prev_output_tokens));
+  NetOutput net;
+  if (model.has_decoder()) {
+    net.decoder_logits = out.logits;
+    net.ctc_logits = out.encoder.ctc_logits;
+  } else {
+    net.ctc_logits = out.logits;
+  }
+  net.ctc_lengths = out.encoder.ctc_lengths;
+  CriterionTargets t;
+  t.target = to(batch.target);
+  t.target_lengths = to(batch.target_lengths);
+  t.transcript = to(batch.transcript);
+  t.transcript_lengths = to(batch.transcript_lengths);
+  t.ntokens = batch.ntokens;
+  t.nsentences = batch.size();
+  return criterion.forward(net, t);
+}
+
+std::map<std::string, std::string> SpeechToTextTask::task_state() const { return vocab_.state(); }
+
+}  // namespace trellis
+
+TRELLIS_REGISTER(trellis::task_registry(), "speech_to_text", trellis::SpeechToTextTask,
+                 trellis::SpeechToTextOptions,
+                 "speech -> text (fairseq's speech_to_text): features or audio, target dictionary");
