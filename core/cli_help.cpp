@@ -69,7 +69,7 @@ std::string format_help(const ProgramSpec& spec, const std::vector<ConfigGroup>&
       }
       std::string def = f.value_string();
       if (!f.is_bool() || def == "true") help += fmt::format(" (default: {})", def.empty() ? "''" : def);
-      if (name.size() > 26) {
+      if (name.size() >= 26) {  // no room for the separating space
         body += fmt::format("  {}\n{:28}{}\n", name, "", wrap(help, 28, 72));
       } else {
         body += fmt::format("  {:<26}{}\n", name, wrap(help, 28, 72));

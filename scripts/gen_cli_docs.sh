@@ -18,10 +18,11 @@ names_of() {
     { on = 0 }' | tr -d ' ' | tr ',' '\n' | grep -v '^(none' || true
 }
 
-# The option section of one selected component.
+# The option section of one selected component (awk reads to the end: exiting early would kill
+# the writer with SIGPIPE, which pipefail turns into a silent exit of this script).
 section_of() {  # flag name kind
   "$bin/train" "$1" "$2" --help |
-    awk -v title="$3 ($2) options:" '$0 == title { on = 1 } on && /^$/ { exit } on { print }'
+    awk -v title="$3 ($2) options:" '$0 == title { on = 1 } on && /^$/ { on = 0 } on { print }'
 }
 
 {
