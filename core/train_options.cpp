@@ -16,6 +16,7 @@ void DatasetOptions::validate() const {
   TRELLIS_CHECK(!batch_size || *batch_size > 0, ConfigError, "--batch-size must be > 0");
   TRELLIS_CHECK(required_batch_size_multiple > 0, ConfigError,
                 "--required-batch-size-multiple must be > 0");
+  TRELLIS_CHECK(data_buffer_size > 0, ConfigError, "--data-buffer-size must be > 0");
 }
 
 void OptimizationOptions::validate() const {
@@ -24,6 +25,7 @@ void OptimizationOptions::validate() const {
     TRELLIS_CHECK(u > 0, ConfigError, "--update-freq values must be > 0 (got {})", u);
   TRELLIS_CHECK(!lr.empty(), ConfigError, "--lr needs at least one value");
   TRELLIS_CHECK(clip_norm >= 0, ConfigError, "--clip-norm must be >= 0");
+  TRELLIS_CHECK(max_nonfinite_updates >= 0, ConfigError, "--max-nonfinite-updates must be >= 0");
 }
 
 void DistributedOptions::validate() const {

@@ -74,6 +74,7 @@ struct DatasetOptions {
   std::optional<int64_t> max_tokens_valid;
   std::optional<int64_t> batch_size_valid;
   int64_t num_buckets = 0;
+  int64_t data_buffer_size = 10;
 
   template <class V>
   void visit(V& v) {
@@ -94,6 +95,7 @@ struct DatasetOptions {
     v.field("max_tokens_valid", max_tokens_valid, "--max-tokens for validation (default: same)");
     v.field("batch_size_valid", batch_size_valid, "--batch-size for validation (default: same)");
     v.field("num_buckets", num_buckets, "group samples into N length buckets (0 = off)");
+    v.field("data_buffer_size", data_buffer_size, "batches loaded ahead of training");
   }
   void validate() const;
 };
@@ -106,6 +108,7 @@ struct OptimizationOptions {
   std::vector<int64_t> update_freq = {1};
   std::vector<double> lr = {0.25};
   double stop_min_lr = -1.0;
+  int64_t max_nonfinite_updates = 10;
 
   template <class V>
   void visit(V& v) {
@@ -117,6 +120,9 @@ struct OptimizationOptions {
             "accumulate gradients over N micro-batches per update (or one N per epoch)");
     v.field("lr", lr, "learning rate (a comma list: one per epoch, for the fixed schedule)");
     v.field("stop_min_lr", stop_min_lr, "stop when the LR falls to this value or below");
+    v.field("max_nonfinite_updates", max_nonfinite_updates,
+            "stop with an error after N updates in a row skipped for a non-finite loss or "
+            "gradient");
   }
   void validate() const;
 };
@@ -144,7 +150,9 @@ struct CheckpointOptions {
   template <class V>
   void visit(V& v) {
     v.field("save_dir", save_dir, "where checkpoints go (and where resuming looks)");
-    v.field("restore_file", restore_file, "checkpoint to resume from (relative to --save-dir)");
+    v.field("restore_file", restore_file,
+            "checkpoint to resume from (the default name is looked up in --save-dir; another "
+            "path is taken as given and must exist)");
     v.field("finetune_from_model", finetune_from_model,
             "start from this model's weights, with fresh optimizer, schedule and data state");
     v.field("reset_dataloader", reset_dataloader, "on resume, start the data at epoch 1");

@@ -5,6 +5,7 @@
 #include "core/logging.h"
 #include "core/programs.h"
 #include "core/runtime.h"
+#include "core/train/train_loop.h"
 #include "core/train_options.h"
 
 int main(int argc, char** argv) {
@@ -26,7 +27,6 @@ int main(int argc, char** argv) {
                     trellis::to_flag(selector).substr(2));
     }
     logger.info("configuration:\n{}", config.to_yaml("train"));
-    throw trellis::Error("this build has no training loop yet: it arrives with the training "
-                         "issue (tasks, criteria, trainer)");
+    return trellis::run_training(config);
   });
 }

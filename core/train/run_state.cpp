@@ -1,0 +1,319 @@
+#include "core/train/run_state.h"
+
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/cli_parser.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "core/programs.h"
+#include "core/train_options.h"
+#include "criteria/criterion.h"
+#include "models/model.h"
+#include "optim/lr_scheduler/lr_scheduler.h"
+#include "optim/optimizer.h"
+#include "tasks/task.h"
+
+namespace trellis {
+namespace {
+
+namespace fs = std::filesystem;
+const log::Logger logger("trellis.train");
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::string item;
+  std::stringstream ss(s);
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+BatchRequest batch_request(const DatasetOptions& d, const Model& model, bool valid) {
+  BatchRequest r;
+  auto tokens = valid && d.max_tokens_valid ? d.max_tokens_valid : d.max_tokens;
+  auto sentences = valid && d.batch_size_valid ? d.batch_size_valid : d.batch_size;
+  r.max_tokens = tokens.value_or(0);
+  r.batch_size = sentences.value_or(0);
+  r.required_batch_size_multiple = d.required_batch_size_multiple;
+  auto [src, tgt] = model.max_positions();
+  r.max_source_positions = src;
+  r.max_target_positions = tgt;
+  r.skip_invalid_size_inputs = d.skip_invalid_size_inputs_valid_test;
+  return r;
+}
+
+// Seed of the random transforms of one epoch's batches (SpecAugment).
+uint64_t collate_seed(uint64_t seed, int64_t epoch) {
+  return seed * 1000003ULL + static_cast<uint64_t>(epoch);
+}
+
+}  // namespace
+
+RunState::RunState(const Config& config) : config_(config) {
+  start_ = std::chrono::steady_clock::now();
+  build();
+}
+
+RunState::~RunState() = default;
+
+const OptimizationOptions& RunState::optimization() const {
+  return config_.get<OptimizationOptions>("optimization");
+}
+const CommonOptions& RunState::common() const { return config_.get<CommonOptions>("common"); }
+const CheckpointOptions& RunState::checkpoint_options() const {
+  return config_.get<CheckpointOptions>("checkpoint");
+}
+
+double RunState::training_seconds() const {
+  return previous_training_time_ +
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void RunState::build() {
+  const auto& common = this->common();
+  const auto& data = config_.get<DatasetOptions>("dataset");
+  const auto& opt = optimization();
+  const auto& ck = checkpoint_options();
+  TRELLIS_CHECK(data.max_tokens || data.batch_size, ConfigError,
+                "either --max-tokens or --batch-size must be given");
+  data_root_ = config_.get<DataRootOptions>("data").data;
+  train_split_ = data.train_subset;
+  valid_splits_ = data.disable_validation ? std::vector<std::string>{}
+                                          : split_commas(data.valid_subset);
+  progress_ = std::make_unique<Progress>(common.log_format, isatty(2) != 0);
+  torch::manual_seed(static_cast<uint64_t>(common.seed));
+
+  if (!ck.no_save) {
+    fs::create_directories(ck.save_dir);
+    std::ofstream(fs::path(ck.save_dir) / "config.yaml") << config_.to_yaml("train");
+    metrics_jsonl_.open(fs::path(ck.save_dir) / "metrics.jsonl", std::ios::app);
+  }
+
+  TaskContext tctx;
+  tctx.data_root = data_root_;
+  tctx.criterion = config_.component("criterion");
+  tctx.seed = static_cast<uint64_t>(common.seed);
+  tctx.train_subset = train_split_;
+  const std::string task_name = config_.component("task");
+  task_ = task_registry().create(task_name, config_.find("task")->options, tctx);
+  task_->load_dataset(train_split_, true);
+  for (const auto& v : valid_splits_) task_->load_dataset(v, false);
+
+  const std::string arch = config_.component("arch");
+  model_ = std::shared_ptr<Model>(task_->build_model(arch, config_.find("arch")->options));
+  const bool cuda = torch::cuda::is_available() && !common.cpu;
+  TRELLIS_CHECK(!(common.fp16 || common.amp), ConfigError,
+                "--fp16/--amp (float16 with loss scaling on CUDA) are not implemented yet; "
+                "on the CPU use --bf16");
+  TRELLIS_CHECK(!(cuda && common.bf16), ConfigError,
+                "--bf16 is implemented for the CPU only (autocast); add --cpu");
+  if (cuda) model_->to(torch::Device(torch::kCUDA, 0));
+  logger.info("training on {}", cuda ? "cuda:0" : "the CPU");
+  const ConfigGroup* under = config_.find("underlying_criterion");
+  criterion_ = task_->build_criterion(config_.component("criterion"),
+                                      config_.find("criterion")->options,
+                                      under ? &under->options : nullptr, opt.sentence_avg);
+  std::vector<at::Tensor> params;
+  for (const auto& p : model_->parameters())
+    if (p.requires_grad()) params.push_back(p);
+  logger.info("model {} ({}), criterion {}", arch, task_name, config_.component("criterion"));
+  logger.info("num. model params: {} (num. trained: {})", model_->num_parameters(),
+              [&] {
+                int64_t n = 0;
+                for (const auto& p : params) n += p.numel();
+                return n;
+              }());
+  optimizer_ = optimizer_registry().create(config_.component("optimizer"),
+                                           config_.find("optimizer")->options, params,
+                                           OptimizerContext{opt.lr.front()});
+  LrSchedulerContext sctx;
+  sctx.lr = opt.lr;
+  sctx.max_update = opt.max_update;
+  sctx.maximize_best_checkpoint_metric = ck.maximize_best_checkpoint_metric;
+  sctx.optimizer_momentum = optimizer_->momentum().value_or(0.9);
+  scheduler_ = lr_scheduler_registry().create(config_.component("lr_scheduler"),
+                                              config_.find("lr_scheduler")->options, sctx);
+  TrainerOptions topt;
+  topt.seed = static_cast<uint64_t>(common.seed);
+  topt.clip_norm = opt.clip_norm;
+  topt.max_nonfinite_updates = opt.max_nonfinite_updates;
+  topt.bf16 = common.bf16;
+  trainer_ = std::make_unique<Trainer>(*task_, *model_, *criterion_, *optimizer_, *scheduler_,
+                                       topt);
+  trainer_->set_num_updates(0);
+
+  Batches train = task_->batches(train_split_, batch_request(data, *model_, false));
+  logger.info("training on 1 device; max tokens per device = {}, batch size = {}; {} batches "
+              "of {} samples",
+              data.max_tokens ? std::to_string(*data.max_tokens) : "none",
+              data.batch_size ? std::to_string(*data.batch_size) : "none", train.size(),
+              task_->dataset_size(train_split_));
+  EpochIteratorOptions iopt;
+  iopt.seed = static_cast<uint32_t>(common.seed);
+  iterator_ = std::make_unique<EpochBatchIterator>(std::move(train), iopt);
+  for (const auto& v : valid_splits_)
+    valid_batches_[v] = task_->batches(v, batch_request(data, *model_, true));
+
+  // The checkpoint read to decide whether it is this job's own is kept for restore().
+  std::optional<CheckpointState> last;
+  auto own = [&](const std::string& path) {
+    last = load_checkpoint(path);
+    return last->save_dir == fs::weakly_canonical(ck.save_dir).string();
+  };
+  if (auto plan = plan_resume(ck, own)) {
+    restore(*plan, (last && plan->path == last_path()) ? std::move(*last)
+                                                       : load_checkpoint(plan->path));
+  } else {
+    logger.info("no existing checkpoint found in {}: training from scratch", ck.save_dir);
+  }
+  trainer_->lr_step(iterator_->next_epoch_idx(), std::nullopt);
+}
+
+std::unique_ptr<Prefetcher<SpeechBatch>> RunState::prefetch_train(const Batches& batches,
+                                                                  int64_t epoch) {
+  const auto& data = config_.get<DatasetOptions>("dataset");
+  const uint64_t seed = collate_seed(static_cast<uint64_t>(common().seed), epoch);
+  Task* task = task_.get();
+  std::string split = train_split_;
+  return std::make_unique<Prefetcher<SpeechBatch>>(
+      batches, [task, split, seed](const Batch& b) { return task->collate(split, b, seed); },
+      static_cast<int>(data.num_workers), static_cast<size_t>(data.data_buffer_size));
+}
+
+bool RunState::validate_and_save(bool end_of_epoch, std::optional<double>* first_valid) {
+  const auto& opt = optimization();
+  const auto& ck = checkpoint_options();
+  const auto& data = config_.get<DatasetOptions>("dataset");
+  const int64_t updates = trainer_->num_updates();
+  const int64_t epoch = iterator_->epoch();
+  const bool max_reached = opt.max_update > 0 && updates >= opt.max_update;
+  const bool do_save =
+      (end_of_epoch && epoch % ck.save_interval == 0) || max_reached ||
+      (ck.save_interval_updates > 0 && updates > 0 && updates % ck.save_interval_updates == 0);
+  const bool do_validate =
+      ((!end_of_epoch && do_save) || (end_of_epoch && epoch % data.validate_interval == 0) ||
+       max_reached ||
+       (data.validate_interval_updates > 0 && updates > 0 &&
+        updates % data.validate_interval_updates == 0)) &&
+      !valid_splits_.empty();
+  std::optional<double> val;
+  if (do_validate) {
+    val = validate_all().front();
+    *first_valid = val;
+  }
+  const bool early = should_stop_early(val);
+  if (do_save || early) save(end_of_epoch, val);
+  if (max_reached) logger.info("stopping: --max-update {} reached", opt.max_update);
+  return early || max_reached;
+}
+
+bool RunState::should_stop_early(std::optional<double> value) {
+  const auto& ck = checkpoint_options();
+  if (!value) return false;
+  if (!best_ || better(*value, *best_)) {
+    best_ = value;
+    patience_runs_ = 0;
+    return false;
+  }
+  ++patience_runs_;
+  if (ck.patience > 0 && patience_runs_ >= ck.patience) {
+    logger.info("early stop since valid performance hasn't improved for last {} runs "
+                "(best {} = {})",
+                ck.patience, ck.best_checkpoint_metric, *best_);
+    return true;
+  }
+  return false;
+}
+
+bool RunState::better(double a, double b) const {
+  return checkpoint_options().maximize_best_checkpoint_metric ? a > b : a < b;
+}
+
+std::vector<double> RunState::validate_all() {
+  std::vector<double> out;
+  for (const auto& v : valid_splits_) out.push_back(validate(v));
+  return out;
+}
+
+double RunState::validate(const std::string& subset) {
+  const auto& ck = checkpoint_options();
+  const auto& data = config_.get<DatasetOptions>("dataset");
+  MeterWindow meters;
+  Task* task = task_.get();
+  Prefetcher<SpeechBatch> batches(
+      valid_batches_.at(subset),
+      [task, subset](const Batch& b) { return task->collate(subset, b, 0); },
+      static_cast<int>(data.num_workers), static_cast<size_t>(data.data_buffer_size));
+  while (auto b = batches.next()) meters.add(trainer_->valid_step(*b));
+  ReportExtras ex = extras();
+  ex.lr.reset();
+  Stats stats = meters.report(*criterion_, ex);
+  stats.erase(std::remove_if(stats.begin(), stats.end(),
+                             [](const Stat& s) { return s.key == "ups" || s.key == "wall"; }),
+              stats.end());
+  const std::string& metric = ck.best_checkpoint_metric;
+  auto value = find_stat(stats, metric);
+  if (!value) {
+    std::string keys;
+    for (const auto& s : stats) keys += (keys.empty() ? "" : ", ") + s.key;
+    throw ConfigError(fmt::format("--best-checkpoint-metric {} is not among the validation "
+                                  "metrics of this criterion: {}",
+                                  metric, keys));
+  }
+  double best = best_ ? (better(*value, *best_) ? *value : *best_) : *value;
+  stats.push_back({"best_" + metric, best, 3});
+  log_stats(stats, subset, iterator_->epoch(), 0, 0);
+  return *value;
+}
+
+ReportExtras RunState::extras() const {
+  ReportExtras ex;
+  ex.num_updates = trainer_->num_updates();
+  ex.lr = trainer_->lr();
+  ex.show_clip = optimization().clip_norm > 0;
+  ex.wall = training_seconds();
+  return ex;
+}
+
+void RunState::log_progress(const MeterWindow& meters, const std::string& tag, int64_t epoch,
+                            int64_t update, int64_t total) {
+  if (meters.steps() == 0) return;
+  log_stats(meters.report(*criterion_, extras()), tag, epoch, update, total);
+}
+
+void RunState::log_stats(const Stats& stats, const std::string& tag, int64_t epoch,
+                         int64_t update, int64_t total) {
+  if (bar_drawn_) {
+    std::cerr << "\n";
+    bar_drawn_ = false;
+  }
+  const std::string line = tag == "train_inner"
+                               ? progress_->inner_line(stats, epoch, update, total)
+                               : progress_->summary_line(stats, epoch, tag);
+  if (!line.empty()) log::write(log::Level::kInfo, tag, line);
+  if (metrics_jsonl_.is_open()) {
+    nlohmann::ordered_json j;
+    j["tag"] = tag;
+    j["epoch"] = epoch;
+    for (const auto& s : stats) j[s.key] = std::isfinite(s.value) ? s.value : 0.0;
+    metrics_jsonl_ << j.dump() << "\n";
+    metrics_jsonl_.flush();
+  }
+}
+
+void RunState::draw_bar(const MeterWindow& meters, int64_t epoch, int64_t update,
+                        int64_t total) {
+  if (progress_->format() != "tqdm" || meters.steps() == 0) return;
+  std::cerr << "\r" << progress_->bar(meters.report(*criterion_, extras()), epoch, update, total)
+            << std::flush;
+  bar_drawn_ = true;
+}
+
+}  // namespace trellis

@@ -1,0 +1,105 @@
+#pragma once
+// Everything one training run owns (task, model, criterion, optimizer, schedule, trainer,
+// batch iterator, meters, best metric and patience), built from a parsed `train` config, and
+// the steps of fairseq's loop that touch more than one of them: validate_and_save, validation
+// of every --valid-subset, checkpoint save (names and retention of core/checkpoint.h) and
+// restore (resume.h), progress lines and save_dir/metrics.jsonl.
+//
+// run_state.cpp builds and validates; run_state_checkpoint.cpp saves and restores.
+
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/checkpoint.h"
+#include "core/data/epoch_iterator.h"
+#include "core/progress.h"
+#include "core/train/meters.h"
+#include "core/train/resume.h"
+#include "core/train/trainer.h"
+
+namespace trellis {
+
+class Config;
+class Criterion;
+class LrScheduler;
+class Model;
+class Optimizer;
+class Task;
+struct CheckpointOptions;
+struct CommonOptions;
+struct DatasetOptions;
+struct OptimizationOptions;
+struct SpeechBatch;
+
+class RunState {
+ public:
+  explicit RunState(const Config& config);
+  ~RunState();
+
+  Trainer& trainer() { return *trainer_; }
+  EpochBatchIterator& iterator() { return *iterator_; }
+  MeterWindow& inner_meters() { return inner_; }
+  MeterWindow& epoch_meters() { return epoch_; }
+  const OptimizationOptions& optimization() const;
+  const CommonOptions& common() const;
+  const CheckpointOptions& checkpoint_options() const;
+  double training_seconds() const;
+
+  // The collated batches of `batches` (this epoch's rest), loaded ahead by --num-workers
+  // threads.
+  std::unique_ptr<Prefetcher<SpeechBatch>> prefetch_train(const Batches& batches, int64_t epoch);
+
+  // After each update: validates and saves when fairseq would; *first_valid gets the first
+  // valid subset's metric when validated. Returns true when training must stop (max-update,
+  // patience).
+  bool validate_and_save(bool end_of_epoch, std::optional<double>* first_valid);
+  void save_last_on_signal();
+
+  // A progress line (tag "train_inner", "train" or a valid subset) in --log-format, also
+  // appended to save_dir/metrics.jsonl.
+  void log_progress(const MeterWindow& meters, const std::string& tag, int64_t epoch,
+                    int64_t update, int64_t total);
+  void log_stats(const Stats& stats, const std::string& tag, int64_t epoch, int64_t update,
+                 int64_t total);
+  void draw_bar(const MeterWindow& meters, int64_t epoch, int64_t update, int64_t total);
+
+ private:
+  void build();
+  void restore(const ResumePlan& plan, CheckpointState state);
+  std::string last_path() const;  // save_dir/checkpoint_last.pt
+  std::vector<double> validate_all();
+  double validate(const std::string& subset);
+  bool should_stop_early(std::optional<double> value);
+  void save(bool end_of_epoch, std::optional<double> val);
+  CheckpointState capture() const;
+  ReportExtras extras() const;
+  bool better(double a, double b) const;
+
+  const Config& config_;
+  std::string data_root_, train_split_;
+  std::vector<std::string> valid_splits_;
+  std::unique_ptr<Task> task_;
+  std::shared_ptr<Model> model_;
+  std::unique_ptr<Criterion> criterion_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<LrScheduler> scheduler_;
+  std::unique_ptr<Trainer> trainer_;
+  std::unique_ptr<EpochBatchIterator> iterator_;
+  std::map<std::string, Batches> valid_batches_;
+  MeterWindow inner_, epoch_;
+  std::optional<double> best_;
+  int64_t patience_runs_ = 0;
+  std::optional<double> last_val_;
+  double previous_training_time_ = 0.0;
+  std::chrono::steady_clock::time_point start_;
+  std::unique_ptr<Progress> progress_;
+  std::ofstream metrics_jsonl_;
+  bool bar_drawn_ = false;
+};
+
+}  // namespace trellis

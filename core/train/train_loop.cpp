@@ -1,0 +1,109 @@
+#include "core/train/train_loop.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "core/logging.h"
+#include "core/train/run_state.h"
+#include "core/train/signals.h"
+#include "core/train_options.h"
+#include "tasks/task.h"
+
+namespace trellis {
+namespace {
+
+const log::Logger logger("trellis.train");
+
+// What one epoch's batches become: --update-freq micro-batches per update.
+int64_t update_freq_for(const OptimizationOptions& o, int64_t epoch) {
+  const size_t i = std::min(static_cast<size_t>(epoch - 1), o.update_freq.size() - 1);
+  return o.update_freq[i];
+}
+
+class TrainLoop {
+ public:
+  explicit TrainLoop(const Config& config) : run_(config) {}
+
+  int run() {
+    RunState& r = run_;
+    const auto& opt = r.optimization();
+    install_stop_signals();
+    int64_t max_epoch = opt.max_epoch > 0 ? opt.max_epoch : INT64_MAX;
+    bool stop = false;
+    while (!stop && r.iterator().next_epoch_idx() <= max_epoch) {
+      if (r.trainer().lr() <= opt.stop_min_lr) {
+        logger.info("stopping: the learning rate ({}) reached --stop-min-lr ({})",
+                    r.trainer().lr(), opt.stop_min_lr);
+        break;
+      }
+      std::optional<double> first_valid;
+      stop = train_epoch(&first_valid);
+      if (stop_signal() != 0) break;
+      if (!stop) r.trainer().lr_step(r.iterator().epoch(), first_valid);
+    }
+    restore_default_signals();
+    if (const int sig = stop_signal()) {
+      logger.error("stopped by signal {} after update {}; {} - run the same command to resume",
+                   sig, r.trainer().num_updates(),
+                   r.checkpoint_options().no_save ? "--no-save: nothing saved"
+                                                  : "checkpoint_last.pt saved");
+      return 128 + sig;
+    }
+    logger.info("done training in {:.1f} seconds", r.training_seconds());
+    return 0;
+  }
+
+ private:
+  // One epoch; returns true when training must stop (max-update, patience).
+  bool train_epoch(std::optional<double>* first_valid) {
+    RunState& r = run_;
+    EpochBatchIterator& itr = r.iterator();
+    const int64_t epoch = itr.next_epoch();
+    r.trainer().lr_step_begin_epoch(epoch);
+    const int64_t k = update_freq_for(r.optimization(), epoch);
+    const int64_t total = (itr.epoch_size() + k - 1) / k;
+    int64_t group_index = (itr.iterations_in_epoch() + k - 1) / k;
+    logger.info("begin training epoch {}", epoch);
+    auto batches = r.prefetch_train(itr.remaining(), epoch);
+    r.epoch_meters().reset();
+    r.inner_meters().reset();
+    bool stop = false;
+    while (!stop && itr.has_next()) {
+      std::vector<SpeechBatch> group;
+      for (int64_t i = 0; i < k && itr.has_next(); ++i) {
+        itr.next();
+        group.push_back(*batches->next());
+      }
+      ++group_index;
+      StepRecord rec = r.trainer().train_step(group);
+      r.inner_meters().add(rec);
+      r.epoch_meters().add(rec);
+      const int64_t updates = r.trainer().num_updates();
+      if (rec.gnorm && updates % r.common().log_interval == 0) {
+        r.log_progress(r.inner_meters(), "train_inner", epoch, group_index, total);
+        r.inner_meters().reset();
+      } else {
+        r.draw_bar(r.inner_meters(), epoch, group_index, total);
+      }
+      const bool end_of_epoch = !itr.has_next();
+      stop = r.validate_and_save(end_of_epoch, first_valid);
+      if (stop_signal() != 0) {
+        r.save_last_on_signal();
+        return true;
+      }
+    }
+    r.log_progress(r.epoch_meters(), "train", epoch, 0, 0);
+    return stop;
+  }
+
+  RunState run_;
+};
+
+}  // namespace
+
+int run_training(const Config& config) {
+  TrainLoop loop(config);
+  return loop.run();
+}
+
+}  // namespace trellis

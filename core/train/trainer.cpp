@@ -1,0 +1,184 @@
+#include "core/train/trainer.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/logging.h"
+#include "criteria/criterion.h"
+#include "models/model.h"
+#include "optim/lr_scheduler/lr_scheduler.h"
+#include "optim/optimizer.h"
+#include "tasks/task.h"
+
+namespace trellis {
+namespace {
+
+const log::Logger logger("trellis.trainer");
+
+// CPU autocast to bfloat16 for the scope's lifetime (torch.autocast("cpu", torch.bfloat16)).
+class CpuAutocast {
+ public:
+  explicit CpuAutocast(bool on) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  ~CpuAutocast() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(false);
+  }
+
+ private:
+  bool on_;
+};
+
+StepRecord batch_record(const SpeechBatch& b) {
+  StepRecord r;
+  r.ntokens = static_cast<double>(b.ntokens);
+  r.nsentences = static_cast<double>(b.size());
+  r.src_frames = static_cast<double>(b.src_frames);
+  r.padded_frames = static_cast<double>(b.padded_frames);
+  return r;
+}
+
+void add_stats(StepRecord& into, const StepRecord& from) {
+  for (const auto& [k, v] : from.stats) into.stats[k] += v;
+  into.ntokens += from.ntokens;
+  into.nsentences += from.nsentences;
+  into.src_frames += from.src_frames;
+  into.padded_frames += from.padded_frames;
+}
+
+}  // namespace
+
+Trainer::Trainer(Task& task, Model& model, Criterion& criterion, Optimizer& optimizer,
+                 LrScheduler& scheduler, TrainerOptions options)
+    : task_(task),
+      model_(model),
+      criterion_(criterion),
+      optimizer_(optimizer),
+      scheduler_(scheduler),
+      options_(options) {}
+
+StepRecord Trainer::train_step(const std::vector<SpeechBatch>& group) {
+  const auto start = std::chrono::steady_clock::now();
+  torch::manual_seed(options_.seed + static_cast<uint64_t>(num_updates_));
+  model_.train();
+  criterion_.train();
+  optimizer_.zero_grad();
+
+  StepRecord record;
+  double sample_size = 0.0;
+  bool finite_loss = true;
+  for (const SpeechBatch& batch : group) {
+    if (batch.empty()) continue;
+    LossOutput out;
+    {
+      CpuAutocast autocast(options_.bf16);
+      out = task_.forward(model_, criterion_, batch);
+    }
+    const double loss = out.loss.item<double>();
+    if (!std::isfinite(loss)) {
+      finite_loss = false;
+      break;
+    }
+    out.loss.backward();
+    StepRecord r = batch_record(batch);
+    r.stats = out.stats;
+    add_stats(record, r);
+    sample_size += out.sample_size;
+  }
+
+  bool clipped = false;
+  const double gnorm = finite_loss ? normalize_and_clip(sample_size, &clipped) : NAN;
+  record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!std::isfinite(gnorm)) {
+    optimizer_.zero_grad();
+    ++nonfinite_in_a_row_;
+    logger.warn("update {} skipped: non-finite {} ({} in a row; the limit is {})",
+                num_updates_ + 1, finite_loss ? "gradient norm" : "loss", nonfinite_in_a_row_,
+                options_.max_nonfinite_updates);
+    TRELLIS_CHECK(nonfinite_in_a_row_ <= options_.max_nonfinite_updates, Error,
+                  "{} updates in a row had a non-finite loss or gradient (update {}): the model "
+                  "diverged. Lower --lr, raise --warmup-updates or set --clip-norm; "
+                  "--max-nonfinite-updates sets the limit",
+                  nonfinite_in_a_row_, num_updates_ + 1);
+    record.stats.clear();
+    return record;
+  }
+  nonfinite_in_a_row_ = 0;
+  optimizer_.step();
+  set_num_updates(num_updates_ + 1);
+  record.gnorm = gnorm;
+  record.clipped = clipped;
+  return record;
+}
+
+double Trainer::normalize_and_clip(double sample_size, bool* clipped) {
+  const double denom = sample_size > 0 ? sample_size : 1.0;
+  std::vector<at::Tensor> grads;
+  for (const auto& p : optimizer_.params())
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return 0.0;
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> norms;  // fairseq: the L2 norm of the per-tensor L2 norms, in fp32
+  for (auto& g : grads) {
+    g.div_(denom);
+    norms.push_back(g.to(at::kFloat).norm());
+  }
+  const double gnorm = at::stack(norms).norm().item<double>();
+  if (options_.clip_norm > 0 && std::isfinite(gnorm)) {
+    const double coef = std::min(1.0, options_.clip_norm / (gnorm + 1e-6));
+    *clipped = gnorm > options_.clip_norm;
+    if (coef < 1.0)
+      for (auto& g : grads) g.mul_(coef);
+  }
+  return gnorm;
+}
+
+StepRecord Trainer::valid_step(const SpeechBatch& batch) {
+  const auto start = std::chrono::steady_clock::now();
+  model_.eval();
+  criterion_.eval();
+  at::NoGradGuard no_grad;
+  StepRecord r = batch_record(batch);
+  if (batch.empty()) return r;
+  LossOutput out;
+  {
+    CpuAutocast autocast(options_.bf16);
+    out = task_.forward(model_, criterion_, batch);
+  }
+  r.stats = out.stats;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+void Trainer::set_num_updates(int64_t n) {
+  num_updates_ = n;
+  apply_lr(scheduler_.step_update(n));
+}
+
+double Trainer::lr() const { return optimizer_.lr(); }
+
+void Trainer::lr_step_begin_epoch(int64_t epoch) {
+  scheduler_.step_begin_epoch(epoch);
+  apply_lr(scheduler_.step_update(num_updates_));
+}
+
+void Trainer::lr_step(int64_t epoch, std::optional<double> val_loss) {
+  scheduler_.step(epoch, val_loss);
+  apply_lr(scheduler_.step_update(num_updates_));
+}
+
+void Trainer::apply_lr(double lr) {
+  optimizer_.set_lr(lr);
+  if (auto m = scheduler_.momentum()) optimizer_.set_momentum(*m);
+}
+
+}  // namespace trellis

@@ -1,0 +1,161 @@
+// Trainer::train_step on a toy task: gradient normalisation by the summed sample size, gnorm
+// before clipping, non-finite updates skipped and bounded, per-update torch seeds.
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/train/trainer.h"
+#include "criteria/criterion.h"
+#include "models/model.h"
+#include "optim/lr_scheduler/lr_scheduler.h"
+#include "optim/optimizer.h"
+#include "tasks/task.h"
+
+namespace {
+
+using namespace trellis;
+
+// One parameter w (3,), initialised to 1.
+class ToyModel : public Model {
+ public:
+  ToyModel() { w = register_parameter("w", torch::ones({3})); }
+  at::Tensor w;
+};
+
+class ToyCriterion : public Criterion {
+ public:
+  LossOutput forward(const NetOutput&, const CriterionTargets&) override { return {}; }
+  Stats reduce_scalars(const StatSums& s) const override {
+    return {{"loss", stat_sum(s, "loss"), 3}};
+  }
+};
+
+// loss = sum over rows of (w . x_row) * scale; sample_size = rows. src_tokens: (B, 3).
+// A batch whose first src value is NaN gives a NaN loss. Records one torch::rand draw per
+// forward (the dropout stand-in).
+class ToyTask : public Task {
+ public:
+  std::vector<double> draws;
+  void load_dataset(const std::string&, bool) override {}
+  int64_t dataset_size(const std::string&) const override { return 0; }
+  const std::vector<int64_t>& source_sizes(const std::string&) const override { return sizes_; }
+  Batches batches(const std::string&, const BatchRequest&) override { return {}; }
+  SpeechBatch collate(const std::string&, const Batch&, uint64_t) const override { return {}; }
+  std::unique_ptr<Model> build_model(const std::string&, const AnyOptions&) override {
+    return nullptr;
+  }
+  std::unique_ptr<Criterion> build_criterion(const std::string&, const AnyOptions&,
+                                             const AnyOptions*, bool) override {
+    return nullptr;
+  }
+  LossOutput forward(Model& model, Criterion&, const SpeechBatch& b) override {
+    draws.push_back(torch::rand({1}).item<double>());
+    auto& toy = static_cast<ToyModel&>(model);
+    LossOutput out;
+    out.loss = (b.src_tokens * toy.w).sum();
+    out.sample_size = static_cast<double>(b.size());
+    out.stats = {{"loss", out.loss.item<double>()}};
+    return out;
+  }
+  const Dictionary& target_dictionary() const override { throw Error("none"); }
+  std::map<std::string, std::string> task_state() const override { return {}; }
+
+ private:
+  std::vector<int64_t> sizes_;
+};
+
+SpeechBatch batch(std::vector<float> rows) {  // rows: B*3 values
+  SpeechBatch b;
+  const int64_t n = static_cast<int64_t>(rows.size()) / 3;
+  for (int64_t i = 0; i < n; ++i) b.indices.push_back(i);
+  b.src_tokens = torch::tensor(rows).reshape({n, 3});
+  b.ntokens = n;
+  return b;
+}
+
+struct Rig {
+  ToyTask task;
+  ToyModel model;
+  ToyCriterion criterion;
+  std::unique_ptr<Optimizer> optimizer;
+  std::unique_ptr<LrScheduler> scheduler;
+  std::unique_ptr<Trainer> trainer;
+
+  explicit Rig(TrainerOptions o, double lr = 0.1) {
+    optimizer = optimizer_registry().create("sgd", optimizer_registry().make_options("sgd"),
+                                            std::vector<at::Tensor>{model.w},
+                                            OptimizerContext{lr});
+    LrSchedulerContext sctx;
+    sctx.lr = {lr};
+    scheduler = lr_scheduler_registry().create(
+        "fixed", lr_scheduler_registry().make_options("fixed"), sctx);
+    trainer = std::make_unique<Trainer>(task, model, criterion, *optimizer, *scheduler, o);
+    trainer->set_num_updates(0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("trainer: gradients are divided by the update's summed sample size",
+          "[unit][train]") {
+  Rig rig(TrainerOptions{});
+  // Two micro-batches: 1 row (1,2,3) and 2 rows (1,1,1),(0,0,3): grad = (2,3,7) / 3.
+  auto rec = rig.trainer->train_step({batch({1, 2, 3}), batch({1, 1, 1, 0, 0, 3})});
+  REQUIRE(rec.gnorm);
+  const double g[3] = {2.0 / 3, 1.0, 7.0 / 3};
+  CHECK(*rec.gnorm == Approx(std::sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2])));
+  for (int i = 0; i < 3; ++i) CHECK(rig.model.w[i].item<double>() == Approx(1.0 - 0.1 * g[i]));
+  CHECK(rig.trainer->num_updates() == 1);
+  CHECK(rec.nsentences == 3);
+  CHECK(rec.stats.at("loss") == Approx(6 + 1 + 1 + 1 + 3));
+  CHECK_FALSE(rec.clipped);
+}
+
+TEST_CASE("trainer: --clip-norm scales the gradient, gnorm is logged before clipping",
+          "[unit][train]") {
+  TrainerOptions o;
+  o.clip_norm = 1.0;
+  Rig rig(o, 1.0);
+  auto rec = rig.trainer->train_step({batch({3, 0, 4})});  // grad (3,0,4), norm 5
+  REQUIRE(rec.gnorm);
+  CHECK(*rec.gnorm == Approx(5.0));
+  CHECK(rec.clipped);
+  const double coef = 1.0 / (5.0 + 1e-6);
+  CHECK(rig.model.w[0].item<double>() == Approx(1.0 - 3 * coef));
+  CHECK(rig.model.w[2].item<double>() == Approx(1.0 - 4 * coef));
+}
+
+TEST_CASE("trainer: a non-finite loss skips the update; too many in a row is an error",
+          "[unit][train]") {
+  TrainerOptions o;
+  o.max_nonfinite_updates = 2;
+  Rig rig(o);
+  rig.trainer->train_step({batch({1, 1, 1})});
+  auto before = rig.model.w.clone();
+  auto rec = rig.trainer->train_step({batch({NAN, 1, 1})});
+  CHECK_FALSE(rec.gnorm);
+  CHECK(rig.trainer->num_updates() == 1);
+  CHECK(torch::equal(before, rig.model.w));
+  rig.trainer->train_step({batch({1, 1, 1})});  // a good update resets the count
+  CHECK(rig.trainer->num_updates() == 2);
+  rig.trainer->train_step({batch({NAN, 1, 1})});
+  rig.trainer->train_step({batch({INFINITY, 1, 1})});
+  CHECK_THROWS_WITH(rig.trainer->train_step({batch({NAN, 1, 1})}),
+                    Catch::Contains("3 updates in a row") &&
+                        Catch::Contains("--max-nonfinite-updates"));
+}
+
+TEST_CASE("trainer: the torch seed of update k is seed + k (reproducible after a resume)",
+          "[unit][train]") {
+  TrainerOptions o;
+  o.seed = 5;
+  Rig a(o), b(o);
+  for (int i = 0; i < 3; ++i) a.trainer->train_step({batch({1, 1, 1})});
+  b.trainer->set_num_updates(2);  // a resumed run at update 2
+  b.trainer->train_step({batch({1, 1, 1})});
+  REQUIRE(a.task.draws.size() == 3);
+  CHECK(a.task.draws[2] == b.task.draws[0]);
+  CHECK(a.task.draws[0] != a.task.draws[1]);
+}
