@@ -98,6 +98,7 @@ IValue to_ivalue(const CheckpointState& s) {
   itr.insert("shuffle", s.train_iterator.shuffle);
   GenericDict extra = any_dict();
   extra.insert("train_iterator", itr);
+  extra.insert("train_batches_fingerprint", s.train_batches_fingerprint);
   extra.insert("val_loss", optional_double(s.val_loss));
   extra.insert("best", optional_double(s.best));
   extra.insert("patience_runs", s.patience_runs);
@@ -221,6 +222,7 @@ CheckpointState from_ivalue(const IValue& root_value, const std::string& path) {
   IValue shuffle = r.get(itr, ip, "shuffle");
   if (!shuffle.isBool()) r.fail(ip + ".shuffle", "a bool");
   s.train_iterator.shuffle = shuffle.toBool();
+  s.train_batches_fingerprint = r.str(extra, "extra_state", "train_batches_fingerprint");
   s.val_loss = r.optional_number(extra, "extra_state", "val_loss");
   s.best = r.optional_number(extra, "extra_state", "best");
   s.patience_runs = r.integer(extra, "extra_state", "patience_runs");

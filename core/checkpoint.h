@@ -37,6 +37,9 @@ struct CheckpointState {
 
   // extra_state.
   IteratorState train_iterator;
+  // Identifies the frozen training batches (and world size) the position refers to; a resume
+  // with other batches restarts the saved epoch instead of continuing with different data.
+  std::string train_batches_fingerprint;
   std::optional<double> val_loss;  // the first valid subset's metric at this save
   std::optional<double> best;      // best --best-checkpoint-metric so far
   int64_t patience_runs = 0;       // validations without improvement (survives a resume)

@@ -49,6 +49,23 @@ BatchRequest batch_request(const DatasetOptions& d, const Model& model, bool val
   return r;
 }
 
+// FNV-1a over the batches' sample indices and the world size, as 16 hex digits.
+std::string fingerprint(const Batches& batches, int64_t world_size) {
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&h](uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (8 * i)) & 0xFF;
+      h *= 1099511628211ULL;
+    }
+  };
+  mix(static_cast<uint64_t>(world_size));
+  for (const Batch& b : batches) {
+    mix(b.size());
+    for (int64_t i : b) mix(static_cast<uint64_t>(i));
+  }
+  return fmt::format("{:016x}", h);
+}
+
 // Seed of the random transforms of one epoch's batches (SpecAugment).
 uint64_t collate_seed(uint64_t seed, int64_t epoch) {
   return seed * 1000003ULL + static_cast<uint64_t>(epoch);
@@ -155,6 +172,7 @@ void RunState::build() {
               data.max_tokens ? std::to_string(*data.max_tokens) : "none",
               data.batch_size ? std::to_string(*data.batch_size) : "none", train.size(),
               task_->dataset_size(train_split_));
+  batches_fingerprint_ = fingerprint(train, /*world_size=*/1);
   EpochIteratorOptions iopt;
   iopt.seed = static_cast<uint32_t>(common.seed);
   iterator_ = std::make_unique<EpochBatchIterator>(std::move(train), iopt);

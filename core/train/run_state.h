@@ -91,6 +91,7 @@ class RunState {
   std::unique_ptr<Trainer> trainer_;
   std::unique_ptr<EpochBatchIterator> iterator_;
   std::map<std::string, Batches> valid_batches_;
+  std::string batches_fingerprint_;  // of the frozen training batches (CheckpointState)
   MeterWindow inner_, epoch_;
   std::optional<double> best_;
   int64_t patience_runs_ = 0;

@@ -90,6 +90,7 @@ CheckpointState RunState::capture() const {
   s.lr_scheduler_state = scheduler_->state_dict();
   s.num_updates = trainer_->num_updates();
   s.train_iterator = iterator_->state();
+  s.train_batches_fingerprint = batches_fingerprint_;
   s.val_loss = last_val_;
   s.best = best_;
   s.patience_runs = patience_runs_;
@@ -178,16 +179,19 @@ void RunState::restore(const ResumePlan& plan, CheckpointState s) {
     gen.set_state(s.rng_state);
   }
   if (!plan.reset_dataloader) {
-    try {
-      iterator_->load_state(s.train_iterator);
-    } catch (const Error& e) {
-      logger.warn("the saved data position (epoch {}, {} batches in) does not fit the batches "
-                  "of this run ({}); restarting epoch {} from its first batch",
-                  s.train_iterator.epoch, s.train_iterator.iterations_in_epoch, e.what(),
-                  s.train_iterator.epoch);
-      IteratorState fresh = s.train_iterator;
+    const IteratorState& saved = s.train_iterator;
+    const bool same_batches = s.train_batches_fingerprint == batches_fingerprint_;
+    if (saved.iterations_in_epoch > 0 && !same_batches) {
+      // A position inside an epoch only means something for the batches it was taken in.
+      logger.warn("the saved data position (epoch {}, {} batches in) belongs to other training "
+                  "batches than this run's (--max-tokens, --batch-size, the data or the number "
+                  "of processes changed); restarting epoch {} from its first batch",
+                  saved.epoch, saved.iterations_in_epoch, saved.epoch);
+      IteratorState fresh = saved;
       fresh.iterations_in_epoch = 0;
       iterator_->load_state(fresh);
+    } else {
+      iterator_->load_state(saved);
     }
   }
   logger.info("loaded {} (epoch {}, {} updates{})", plan.path, iterator_->next_epoch_idx(),

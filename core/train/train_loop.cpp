@@ -29,6 +29,13 @@ class TrainLoop {
     const auto& opt = r.optimization();
     install_stop_signals();
     int64_t max_epoch = opt.max_epoch > 0 ? opt.max_epoch : INT64_MAX;
+    if (opt.max_update > 0 && r.trainer().num_updates() >= opt.max_update) {
+      // fairseq would run one more update; a finished job relaunched is left as it is.
+      logger.info("nothing to train: {} updates already reach --max-update {}",
+                  r.trainer().num_updates(), opt.max_update);
+      restore_default_signals();
+      return 0;
+    }
     bool stop = false;
     while (!stop && r.iterator().next_epoch_idx() <= max_epoch) {
       if (r.trainer().lr() <= opt.stop_min_lr) {

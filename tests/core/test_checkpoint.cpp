@@ -41,6 +41,7 @@ CheckpointState sample_state() {
   s.lr_scheduler_state = {{"lr", 1e-3}, {"num_updates", 9}};
   s.num_updates = 9;
   s.train_iterator = {2, 3, 4, true};
+  s.train_batches_fingerprint = "0123456789abcdef";
   s.val_loss = 1.5;
   s.best = std::nullopt;
   s.patience_runs = 2;
@@ -89,6 +90,7 @@ TEST_CASE("checkpoint: every field survives a save and a load", "[unit][checkpoi
   CHECK(t.train_iterator.epoch == 3);
   CHECK(t.train_iterator.iterations_in_epoch == 4);
   CHECK(t.train_iterator.shuffle);
+  CHECK(t.train_batches_fingerprint == "0123456789abcdef");
   CHECK(t.val_loss == std::optional<double>(1.5));
   CHECK(!t.best);
   CHECK(t.patience_runs == 2);
