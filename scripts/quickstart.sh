@@ -44,7 +44,7 @@ last_test=$(grep '"tag":"test"' "$work/checkpoints/metrics.jsonl" | tail -1)
 wer=$(printf '%s' "$last_test" | grep -o '"wer":[0-9.eE+-]*' | cut -d: -f2)
 updates=$(printf '%s' "$last_test" | grep -o '"num_updates":[0-9.]*' | cut -d: -f2)
 step "done"
-printf 'test WER (greedy CTC decoding, %s updates): %.2f%%\n' "${updates:-?}" "${wer:-nan}"
+printf 'test WER (greedy CTC decoding, %s updates): %.2f%%\n' "${updates%.*}" "${wer:-nan}"
 echo "checkpoints: $work/checkpoints (checkpoint_best.pt, checkpoint_last.pt)"
 echo "training log: $work/train.log; metrics for plots: $work/checkpoints/metrics.jsonl"
 echo "beam-search decoding with build/bin/generate arrives with the generate issue (docs/status.md)"

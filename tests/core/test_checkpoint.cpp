@@ -18,13 +18,6 @@ using namespace trellis;
 
 namespace {
 
-std::string fresh_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("trellis_ckpt_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
-
 CheckpointState sample_state() {
   CheckpointState s;
   s.config_yaml = "task: speech_to_text_ctc\n";
@@ -66,7 +59,7 @@ SaveRequest request(int64_t epoch, int64_t updates, bool end, std::optional<doub
 }  // namespace
 
 TEST_CASE("checkpoint: every field survives a save and a load", "[unit][checkpoint]") {
-  const std::string dir = fresh_dir("roundtrip");
+  const std::string dir = trellis::testing::fresh_dir("ckpt_roundtrip");
   const CheckpointState s = sample_state();
   save_checkpoint(s, dir + "/c.pt");
   const CheckpointState t = load_checkpoint(dir + "/c.pt");
@@ -101,7 +94,7 @@ TEST_CASE("checkpoint: every field survives a save and a load", "[unit][checkpoi
 }
 
 TEST_CASE("checkpoint: a failed write leaves the old file and no temporary", "[unit][checkpoint]") {
-  const std::string dir = fresh_dir("atomic");
+  const std::string dir = trellis::testing::fresh_dir("ckpt_atomic");
   // The target is a non-empty folder: the final rename fails after the data was written.
   fs::create_directories(dir + "/busy.pt/inside");
   CHECK_THROWS_WITH(save_checkpoint(sample_state(), dir + "/busy.pt"),
@@ -121,7 +114,7 @@ TEST_CASE("checkpoint: a failed write leaves the old file and no temporary", "[u
 }
 
 TEST_CASE("checkpoint: broken files give errors naming the file and field", "[unit][checkpoint]") {
-  const std::string dir = fresh_dir("broken");
+  const std::string dir = trellis::testing::fresh_dir("ckpt_broken");
   CHECK_THROWS_AS(load_checkpoint(dir + "/missing.pt"), CheckpointError);
   CHECK_THROWS_WITH(load_checkpoint(dir + "/missing.pt"), Catch::Contains("no such file"));
 
@@ -204,7 +197,7 @@ TEST_CASE("checkpoint: Python's torch.load opens a trellis checkpoint",
     WARN("Debian's python3-torch is not installed: skipped");
     return;
   }
-  const std::string dir = fresh_dir("python");
+  const std::string dir = trellis::testing::fresh_dir("ckpt_python");
   save_checkpoint(sample_state(), dir + "/c.pt");
   auto r = testing::run_command("/usr/bin/python3 " + std::string(TRELLIS_SOURCE_DIR) +
                                 "/tests/golden/check_checkpoint.py " + dir + "/c.pt");

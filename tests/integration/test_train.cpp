@@ -39,13 +39,6 @@ std::string seed_pretraining(const std::string& data, const std::string& save) {
       bin("train"), data, save);
 }
 
-std::string fresh_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("trellis_train_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
-
 // The values of `key=` on the train_inner lines, in order.
 std::vector<std::string> inner_values(const std::string& log, const std::string& key) {
   std::vector<std::string> out;
@@ -68,7 +61,7 @@ TEST_CASE("train: the seed pre-training command trains, then fine-tuning resumes
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
   SKIP_WITHOUT_CORPUS(data);
-  const std::string dir = fresh_dir("seed");
+  const std::string dir = trellis::testing::fresh_dir("train_seed");
   const std::string pre = seed_pretraining(data, dir + "/pre") + kSmallConformer +
                           " --config-yaml config.yaml --max-update 6 --save-interval-updates 3"
                           " --max-tokens 3000 --warmup-updates 4 --log-interval 1";
@@ -80,6 +73,11 @@ TEST_CASE("train: the seed pre-training command trains, then fine-tuning resumes
     CHECK(fs::exists(dir + "/pre/" + f));
   CHECK(inner_values(r.output, "num_updates") ==
         std::vector<std::string>{"1", "2", "3", "4", "5", "6"});
+  // inverse_sqrt, --lr 2e-3 --warmup-updates 4: lr(k) = 2e-3 k/4, then 2e-3 sqrt(4/k) (the
+  // LR logged after update k is the one update k+1 uses).
+  CHECK(inner_values(r.output, "lr") == std::vector<std::string>{"0.0005", "0.001", "0.0015",
+                                                                 "0.002", "0.00178885",
+                                                                 "0.00163299"});
   CHECK(r.output.find("valid on 'dev' subset") != std::string::npos);
   CHECK(r.output.find("ctc_loss") != std::string::npos);
   auto last = trellis::load_checkpoint(dir + "/pre/checkpoint_last.pt");
@@ -108,6 +106,9 @@ TEST_CASE("train: the seed pre-training command trains, then fine-tuning resumes
   auto ft_last = trellis::load_checkpoint(dir + "/ft/checkpoint_last.pt");
   CHECK(ft_last.num_updates == 4);
   CHECK(ft_last.lr_scheduler == "fixed");
+  // A fresh Adam: its step count restarted with the fine-tuning (6 pre-training steps before).
+  CHECK(last.optimizer_state.at("state.0.step").item<int64_t>() == 6);
+  CHECK(ft_last.optimizer_state.at("state.0.step").item<int64_t>() == 4);
 
   // A relaunch of the fine-tuning job resumes its own checkpoint: no reset applied again.
   r = run_command(std::regex_replace(ft, std::regex("--max-update 4"), "--max-update 6"));
@@ -121,7 +122,7 @@ TEST_CASE("train: N updates, stop, resume, N updates equals 2N straight (bitwise
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
   SKIP_WITHOUT_CORPUS(data);
-  const std::string dir = fresh_dir("resume");
+  const std::string dir = trellis::testing::fresh_dir("train_resume");
   const std::string base = fmt::format(
       "{} {} --task speech_to_text_ctc --arch conformer_ctc --criterion ctc --optimizer adam "
       "--lr 1e-3 --lr-scheduler inverse_sqrt --warmup-updates 3 --max-tokens 1000 "
@@ -162,7 +163,7 @@ TEST_CASE("train: patience stops at the right validation; retention keeps the ex
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
   SKIP_WITHOUT_CORPUS(data);
-  const std::string dir = fresh_dir("patience");
+  const std::string dir = trellis::testing::fresh_dir("train_patience");
   // LR 0: the validation WER stays 100 (BatchNorm statistics still move the loss a little), so
   // --patience 2 stops at the third validation (update 3, a validation after every update).
   auto r = run_command(fmt::format(
@@ -194,7 +195,7 @@ TEST_CASE("train: SIGINT saves checkpoint_last.pt and exits 130; the next run re
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
   SKIP_WITHOUT_CORPUS(data);
-  const std::string dir = fresh_dir("signal");
+  const std::string dir = trellis::testing::fresh_dir("train_signal");
   const std::string cmd = fmt::format(
       "{} {} --task speech_to_text_ctc --arch conformer_ctc --criterion ctc --optimizer adam "
       "--lr 1e-3 --max-tokens 1000 --log-format simple --log-interval 1 --valid-subset dev "

@@ -19,13 +19,6 @@ using trellis::testing::run_command;
 
 namespace {
 
-std::string fresh_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("trellis_train_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
-
 // A tiny CTC run on the test corpus; `extra` is appended (later flags win).
 std::string tiny(const std::string& data, const std::string& save, const std::string& extra) {
   return fmt::format(
@@ -42,7 +35,7 @@ TEST_CASE("train: a missing --restore-file is an error, not a silent fresh start
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
   if (data.empty()) return;
-  const std::string dir = fresh_dir("restore_missing");
+  const std::string dir = trellis::testing::fresh_dir("train_restore_missing");
   auto r = run_command(tiny(data, dir, "--max-update 1 --restore-file " + dir + "/nope.pt"));
   CHECK(r.exit_code == 2);
   CHECK(r.output.find(dir + "/nope.pt: no such file") != std::string::npos);
@@ -53,7 +46,7 @@ TEST_CASE("train: a checkpoint of another model is refused with the keys listed"
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
   if (data.empty()) return;
-  const std::string dir = fresh_dir("arch_mismatch");
+  const std::string dir = trellis::testing::fresh_dir("train_arch_mismatch");
   REQUIRE(run_command(tiny(data, dir + "/a", "--max-update 1")).exit_code == 0);
   const auto before = fs::last_write_time(dir + "/a/checkpoint_last.pt");
   // Same save dir, two encoder layers instead of one.
@@ -71,7 +64,7 @@ TEST_CASE("train: a data position taken with other batches restarts its epoch wi
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
   if (data.empty()) return;
-  const std::string dir = fresh_dir("position");
+  const std::string dir = trellis::testing::fresh_dir("train_position");
   REQUIRE(run_command(tiny(data, dir, "--max-update 2")).exit_code == 0);
   auto saved = trellis::load_checkpoint(dir + "/checkpoint_last.pt");
   REQUIRE(saved.train_iterator.iterations_in_epoch == 2);
@@ -90,7 +83,7 @@ TEST_CASE("train: --log-format json lines and metrics.jsonl; --bf16 trains on th
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
   if (data.empty()) return;
-  const std::string dir = fresh_dir("json_bf16");
+  const std::string dir = trellis::testing::fresh_dir("train_json_bf16");
   auto r = run_command(tiny(data, dir, "--max-update 2 --log-format json --bf16"));
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
