@@ -2,6 +2,8 @@
 #include <iostream>
 
 #include "core/cli_parser.h"
+#include "core/distributed/communicator.h"
+#include "core/distributed/launcher.h"
 #include "core/logging.h"
 #include "core/programs.h"
 #include "core/runtime.h"
@@ -19,6 +21,11 @@ int main(int argc, char** argv) {
     }
     const trellis::Config& config = parsed.config;
     const auto& common = config.get<trellis::CommonOptions>("common");
+    const auto& dist = config.get<trellis::DistributedOptions>("distributed_training");
+    if (trellis::needs_spawn(dist))  // --distributed-world-size N on this machine
+      return trellis::spawn_workers({argv, argv + argc}, dist.distributed_world_size,
+                                    common.threads);
+    if (auto setup = trellis::resolve_distributed(dist, false)) trellis::log::set_rank(setup->rank);
     trellis::log::set_file(common.log_file);
     trellis::setup_runtime(common.threads);
     for (const char* selector : {"task", "arch", "criterion", "optimizer"}) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/distributed/communicator.h"
 #include "criteria/criterion.h"
 
 namespace trellis {
@@ -85,6 +86,17 @@ void MeterWindow::load(const std::map<std::string, double>& state) {
   gnorm_count_ = static_cast<int64_t>(get("gnorm_count"));
   clipped_ = static_cast<int64_t>(get("clipped"));
   train_wall_ = get("train_wall");
+}
+
+void MeterWindow::all_reduce(Communicator& comm, const std::string& what) {
+  auto s = state();
+  const double wall = train_wall_;
+  const auto start = start_;
+  s.erase("train_wall");
+  comm.all_reduce_named(s, what);
+  load(s);
+  train_wall_ = wall;
+  start_ = start;
 }
 
 std::optional<double> find_stat(const Stats& stats, const std::string& key) {

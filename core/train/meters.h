@@ -18,6 +18,7 @@
 
 namespace trellis {
 
+class Communicator;
 class Criterion;
 using StatSums = std::map<std::string, double>;
 
@@ -31,6 +32,7 @@ struct StepRecord {
   std::optional<double> gnorm;  // training only
   bool clipped = false;
   double seconds = 0;         // time spent in the step
+  bool stop_requested = false;  // a stop signal reached this rank (or any rank, distributed)
 };
 
 struct ReportExtras {
@@ -53,6 +55,8 @@ class MeterWindow {
   // Named sums, for checkpoints (fairseq saves its meters); load() restores them.
   std::map<std::string, double> state() const;
   void load(const std::map<std::string, double>& state);
+  // Sums the window over the ranks (validation); train_wall and the clock stay this rank's.
+  void all_reduce(Communicator& comm, const std::string& what);
 
  private:
   StatSums sums_;

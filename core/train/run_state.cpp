@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/cli_parser.h"
+#include "core/distributed/communicator.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "core/programs.h"
@@ -88,6 +89,8 @@ const CheckpointOptions& RunState::checkpoint_options() const {
   return config_.get<CheckpointOptions>("checkpoint");
 }
 
+bool RunState::is_master() const { return rank_ == 0; }
+
 double RunState::training_seconds() const {
   return previous_training_time_ +
          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -105,9 +108,17 @@ void RunState::build() {
   valid_splits_ = data.disable_validation ? std::vector<std::string>{}
                                           : split_commas(data.valid_subset);
   progress_ = std::make_unique<Progress>(common.log_format, isatty(2) != 0);
+  const bool cuda = torch::cuda::is_available() && !common.cpu;
+  if (auto setup = resolve_distributed(config_.get<DistributedOptions>("distributed_training"),
+                                       cuda)) {
+    comm_ = Communicator::connect(*setup);
+    world_size_ = comm_->world_size();
+    rank_ = comm_->rank();
+  }
+  // After the rendezvous (the process group draws from the default generator).
   torch::manual_seed(static_cast<uint64_t>(common.seed));
 
-  if (!ck.no_save) {
+  if (!ck.no_save && is_master()) {
     fs::create_directories(ck.save_dir);
     std::ofstream(fs::path(ck.save_dir) / "config.yaml") << config_.to_yaml("train");
     metrics_jsonl_.open(fs::path(ck.save_dir) / "metrics.jsonl", std::ios::app);
@@ -125,14 +136,15 @@ void RunState::build() {
 
   const std::string arch = config_.component("arch");
   model_ = std::shared_ptr<Model>(task_->build_model(arch, config_.find("arch")->options));
-  const bool cuda = torch::cuda::is_available() && !common.cpu;
   TRELLIS_CHECK(!(common.fp16 || common.amp), ConfigError,
                 "--fp16/--amp (float16 with loss scaling on CUDA) are not implemented yet; "
                 "on the CPU use --bf16");
   TRELLIS_CHECK(!(cuda && common.bf16), ConfigError,
                 "--bf16 is implemented for the CPU only (autocast); add --cpu");
-  if (cuda) model_->to(torch::Device(torch::kCUDA, 0));
-  logger.info("training on {}", cuda ? "cuda:0" : "the CPU");
+  const int64_t device = comm_ ? comm_->setup().local_rank : 0;
+  if (cuda) model_->to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device)));
+  logger.info("training on {}{}", cuda ? fmt::format("cuda:{}", device) : "the CPU",
+              comm_ ? fmt::format(" in each of {} processes", world_size_) : "");
   const ConfigGroup* under = config_.find("underlying_criterion");
   criterion_ = task_->build_criterion(config_.component("criterion"),
                                       config_.find("criterion")->options,
@@ -162,22 +174,34 @@ void RunState::build() {
   topt.clip_norm = opt.clip_norm;
   topt.max_nonfinite_updates = opt.max_nonfinite_updates;
   topt.bf16 = common.bf16;
+  topt.comm = comm_.get();
+  topt.bucket_cap_mb = config_.get<DistributedOptions>("distributed_training").bucket_cap_mb;
   trainer_ = std::make_unique<Trainer>(*task_, *model_, *criterion_, *optimizer_, *scheduler_,
                                        topt);
   trainer_->set_num_updates(0);
 
   Batches train = task_->batches(train_split_, batch_request(data, *model_, false));
-  logger.info("training on 1 device; max tokens per device = {}, batch size = {}; {} batches "
-              "of {} samples",
-              data.max_tokens ? std::to_string(*data.max_tokens) : "none",
+  logger.info("training on {} process(es); max tokens per process = {}, batch size = {}; {} "
+              "batches of {} samples",
+              world_size_, data.max_tokens ? std::to_string(*data.max_tokens) : "none",
               data.batch_size ? std::to_string(*data.batch_size) : "none", train.size(),
               task_->dataset_size(train_split_));
-  batches_fingerprint_ = fingerprint(train, /*world_size=*/1);
+  batches_fingerprint_ = fingerprint(train, world_size_);
+  if (comm_ && !train.empty())
+    trainer_->set_dummy_batch(std::make_shared<const SpeechBatch>(
+        task_->collate(train_split_, train.front(), collate_seed(topt.seed, 1))));
   EpochIteratorOptions iopt;
   iopt.seed = static_cast<uint32_t>(common.seed);
+  iopt.num_shards = world_size_;
+  iopt.shard_id = rank_;
   iterator_ = std::make_unique<EpochBatchIterator>(std::move(train), iopt);
-  for (const auto& v : valid_splits_)
-    valid_batches_[v] = task_->batches(v, batch_request(data, *model_, true));
+  for (const auto& v : valid_splits_) {
+    Batches all = task_->batches(v, batch_request(data, *model_, true));
+    if (comm_ && !all.empty())
+      valid_dummies_[v] = std::make_shared<const SpeechBatch>(task_->collate(v, all.front(), 0));
+    // Validation is sharded like training: rank r takes batches r, r+W, ...
+    valid_batches_[v] = comm_ ? EpochBatchIterator::shard(all, world_size_, rank_) : all;
+  }
 
   // The checkpoint read to decide whether it is this job's own is kept for restore().
   std::optional<CheckpointState> last;
@@ -191,7 +215,18 @@ void RunState::build() {
   } else {
     logger.info("no existing checkpoint found in {}: training from scratch", ck.save_dir);
   }
+  if (comm_) sync_model_from_rank0();
   trainer_->lr_step(iterator_->next_epoch_idx(), std::nullopt);
+}
+
+void RunState::sync_model_from_rank0() {
+  // The same seed gives every rank the same weights already; the broadcast makes sure of it
+  // (as DDP does) whatever a plugin's initialisation does.
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> tensors;
+  for (const auto& p : model_->parameters()) tensors.push_back(p);
+  for (const auto& b : model_->buffers()) tensors.push_back(b);
+  comm_->broadcast(tensors, 0, "the broadcast of rank 0's model");
 }
 
 std::unique_ptr<Prefetcher<SpeechBatch>> RunState::prefetch_train(const Batches& batches,
@@ -255,6 +290,13 @@ bool RunState::better(double a, double b) const {
 }
 
 std::vector<double> RunState::validate_all() {
+  if (comm_) {
+    // Every rank validates with rank 0's BatchNorm statistics (DDP's broadcast_buffers).
+    torch::NoGradGuard no_grad;
+    std::vector<at::Tensor> buffers;
+    for (const auto& b : model_->buffers()) buffers.push_back(b);
+    comm_->broadcast(buffers, 0, "the broadcast of rank 0's buffers");
+  }
   std::vector<double> out;
   for (const auto& v : valid_splits_) out.push_back(validate(v));
   return out;
@@ -269,7 +311,18 @@ double RunState::validate(const std::string& subset) {
       valid_batches_.at(subset),
       [task, subset](const Batch& b) { return task->collate(subset, b, 0); },
       static_cast<int>(data.num_workers), static_cast<size_t>(data.data_buffer_size));
-  while (auto b = batches.next()) meters.add(trainer_->valid_step(*b));
+  while (auto b = batches.next()) {
+    if (b->empty() && valid_dummies_.count(subset)) {
+      // The end of an uneven shard: the dummy batch gives this rank the criterion's names.
+      StepRecord r = trainer_->valid_step(*valid_dummies_.at(subset));
+      for (auto& [k, v] : r.stats) v = 0.0;
+      r.ntokens = r.nsentences = r.src_frames = r.padded_frames = 0;
+      meters.add(r);
+    } else {
+      meters.add(trainer_->valid_step(*b));
+    }
+  }
+  if (comm_) meters.all_reduce(*comm_, "the all-reduce of the validation on " + subset);
   ReportExtras ex = extras();
   ex.lr.reset();
   Stats stats = meters.report(*criterion_, ex);
@@ -328,7 +381,7 @@ void RunState::log_stats(const Stats& stats, const std::string& tag, int64_t epo
 
 void RunState::draw_bar(const MeterWindow& meters, int64_t epoch, int64_t update,
                         int64_t total) {
-  if (progress_->format() != "tqdm" || meters.steps() == 0) return;
+  if (progress_->format() != "tqdm" || meters.steps() == 0 || !is_master()) return;
   std::cerr << "\r" << progress_->bar(meters.report(*criterion_, extras()), epoch, update, total)
             << std::flush;
   bar_drawn_ = true;

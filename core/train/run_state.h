@@ -24,6 +24,7 @@
 
 namespace trellis {
 
+class Communicator;
 class Config;
 class Criterion;
 class LrScheduler;
@@ -49,6 +50,8 @@ class RunState {
   const CommonOptions& common() const;
   const CheckpointOptions& checkpoint_options() const;
   double training_seconds() const;
+  // Rank 0 (or the only process) writes checkpoints, config.yaml and metrics.jsonl.
+  bool is_master() const;
 
   // The collated batches of `batches` (this epoch's rest), loaded ahead by --num-workers
   // threads.
@@ -70,6 +73,8 @@ class RunState {
 
  private:
   void build();
+  void connect();  // several processes: the process group, shards and dummy batches
+  void sync_model_from_rank0();
   void restore(const ResumePlan& plan, CheckpointState state);
   std::string last_path() const;  // save_dir/checkpoint_last.pt
   std::vector<double> validate_all();
@@ -81,6 +86,9 @@ class RunState {
   bool better(double a, double b) const;
 
   const Config& config_;
+  std::unique_ptr<Communicator> comm_;  // null for a single process
+  int64_t world_size_ = 1, rank_ = 0;
+  std::map<std::string, std::shared_ptr<const SpeechBatch>> valid_dummies_;
   std::string data_root_, train_split_;
   std::vector<std::string> valid_splits_;
   std::unique_ptr<Task> task_;

@@ -104,8 +104,8 @@ CheckpointState RunState::capture() const {
 void RunState::save(bool end_of_epoch, std::optional<double> val) {
   const auto& ck = checkpoint_options();
   last_val_ = val;
-  if (ck.no_save) return;
   if (val && (!best_ || better(*val, *best_))) best_ = val;
+  if (ck.no_save || !is_master()) return;
   CheckpointNaming naming;
   naming.save_interval = ck.save_interval;
   naming.save_interval_updates = ck.save_interval_updates;
@@ -140,7 +140,7 @@ void RunState::save(bool end_of_epoch, std::optional<double> val) {
 
 void RunState::save_last_on_signal() {
   const auto& ck = checkpoint_options();
-  if (ck.no_save) return;
+  if (ck.no_save || !is_master()) return;
   save_checkpoint(capture(), last_path());
   logger.info("saved {} after a stop signal (update {})", last_path(), trainer_->num_updates());
 }

@@ -1,6 +1,7 @@
 #include "core/train/train_loop.h"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdint>
 
 #include "core/logging.h"
@@ -45,11 +46,13 @@ class TrainLoop {
       }
       std::optional<double> first_valid;
       stop = train_epoch(&first_valid);
-      if (stop_signal() != 0) break;
+      if (stopped_) break;
       if (!stop) r.trainer().lr_step(r.iterator().epoch(), first_valid);
     }
     restore_default_signals();
-    if (const int sig = stop_signal()) {
+    if (stopped_) {
+      // With several processes a rank may stop because another one got the signal.
+      const int sig = stop_signal() != 0 ? stop_signal() : SIGTERM;
       logger.error("stopped by signal {} after update {}; {} - run the same command to resume",
                    sig, r.trainer().num_updates(),
                    r.checkpoint_options().no_save ? "--no-save: nothing saved"
@@ -82,7 +85,7 @@ class TrainLoop {
         group.push_back(*batches->next());
       }
       ++group_index;
-      StepRecord rec = r.trainer().train_step(group);
+      StepRecord rec = r.trainer().train_step(group, stop_signal() != 0);
       r.inner_meters().add(rec);
       r.epoch_meters().add(rec);
       const int64_t updates = r.trainer().num_updates();
@@ -94,7 +97,8 @@ class TrainLoop {
       }
       const bool end_of_epoch = !itr.has_next();
       stop = r.validate_and_save(end_of_epoch, first_valid);
-      if (stop_signal() != 0) {
+      if (rec.stop_requested) {
+        stopped_ = true;
         r.save_last_on_signal();
         return true;
       }
@@ -104,6 +108,7 @@ class TrainLoop {
   }
 
   RunState run_;
+  bool stopped_ = false;  // by a signal (on this rank or, distributed, on any)
 };
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/distributed/communicator.h"
+#include "core/distributed/grad_reducer.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "criteria/criterion.h"
@@ -64,9 +66,15 @@ Trainer::Trainer(Task& task, Model& model, Criterion& criterion, Optimizer& opti
       criterion_(criterion),
       optimizer_(optimizer),
       scheduler_(scheduler),
-      options_(options) {}
+      options_(options) {
+  if (options_.comm != nullptr)
+    reducer_ = std::make_unique<GradReducer>(*options_.comm, optimizer_.params(),
+                                             options_.bucket_cap_mb);
+}
 
-StepRecord Trainer::train_step(const std::vector<SpeechBatch>& group) {
+Trainer::~Trainer() = default;
+
+StepRecord Trainer::train_step(const std::vector<SpeechBatch>& group, bool stop_asked) {
   const auto start = std::chrono::steady_clock::now();
   torch::manual_seed(options_.seed + static_cast<uint64_t>(num_updates_));
   model_.train();
@@ -76,15 +84,24 @@ StepRecord Trainer::train_step(const std::vector<SpeechBatch>& group) {
   StepRecord record;
   double sample_size = 0.0;
   bool finite_loss = true;
-  for (const SpeechBatch& batch : group) {
-    if (batch.empty()) continue;
+  for (const SpeechBatch& real : group) {
+    // An empty micro-batch: nothing to do alone; with other ranks, the dummy batch at weight 0
+    // keeps the collectives (and the logged names) the same on every rank.
+    const bool dummy = real.empty();
+    if (dummy && (options_.comm == nullptr || !dummy_)) continue;
+    const SpeechBatch& batch = dummy ? *dummy_ : real;
     LossOutput out;
     {
       CpuAutocast autocast(options_.bf16);
       out = task_.forward(model_, criterion_, batch);
     }
     const double loss = out.loss.item<double>();
-    if (!std::isfinite(loss)) {
+    if (dummy || !std::isfinite(loss)) {
+      for (const auto& [k, v] : out.stats) record.stats[k] += 0.0;  // the names, not the values
+      if (dummy) {
+        out.loss.mul(0.0).backward();
+        continue;
+      }
       finite_loss = false;
       break;
     }
@@ -94,6 +111,10 @@ StepRecord Trainer::train_step(const std::vector<SpeechBatch>& group) {
     add_stats(record, r);
     sample_size += out.sample_size;
   }
+  record.stop_requested = stop_asked;
+  if (options_.comm != nullptr)
+    all_reduce_record(record, &sample_size, &finite_loss, &record.stop_requested);
+  if (finite_loss && reducer_) reducer_->all_reduce();
 
   bool clipped = false;
   const double gnorm = finite_loss ? normalize_and_clip(sample_size, &clipped) : NAN;
@@ -118,6 +139,27 @@ StepRecord Trainer::train_step(const std::vector<SpeechBatch>& group) {
   record.gnorm = gnorm;
   record.clipped = clipped;
   return record;
+}
+
+void Trainer::all_reduce_record(StepRecord& r, double* sample_size, bool* finite, bool* stop) {
+  std::map<std::string, double> v;
+  for (const auto& [k, x] : r.stats) v["stat." + k] = x;
+  v["sample_size"] = *sample_size;
+  v["nonfinite"] = *finite ? 0.0 : 1.0;
+  v["stop"] = *stop ? 1.0 : 0.0;
+  v["ntokens"] = r.ntokens;
+  v["nsentences"] = r.nsentences;
+  v["src_frames"] = r.src_frames;
+  v["padded_frames"] = r.padded_frames;
+  options_.comm->all_reduce_named(v, "the all-reduce of the update's statistics");
+  for (auto& [k, x] : r.stats) x = v.at("stat." + k);
+  *sample_size = v.at("sample_size");
+  *finite = v.at("nonfinite") == 0.0;
+  *stop = v.at("stop") > 0.0;
+  r.ntokens = v.at("ntokens");
+  r.nsentences = v.at("nsentences");
+  r.src_frames = v.at("src_frames");
+  r.padded_frames = v.at("padded_frames");
 }
 
 double Trainer::normalize_and_clip(double sample_size, bool* clipped) {

@@ -9,8 +9,15 @@
 //   non-finite loss or gnorm: the update is skipped (grads dropped, num_updates unchanged) and
 //   logged; more than --max-nonfinite-updates in a row is an error.
 //   optimizer.step(); num_updates += 1; lr = scheduler.step_update(num_updates)
+//
+// With several processes (options.comm), every rank runs the same number of micro-batches; an
+// empty one (the end of an uneven shard) runs the dummy batch with its loss multiplied by 0, as
+// fairseq does. Before normalising, the sample sizes, the logged sums, the non-finite and stop
+// flags are summed over the ranks, then the gradients (GradReducer): the result equals one
+// process with the whole global batch.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -18,7 +25,9 @@
 
 namespace trellis {
 
+class Communicator;
 class Criterion;
+class GradReducer;
 class LrScheduler;
 class Model;
 class Optimizer;
@@ -31,16 +40,22 @@ struct TrainerOptions {
   double clip_norm = 0.0;
   int64_t max_nonfinite_updates = 10;
   bool bf16 = false;  // CPU autocast to bfloat16 for the forward pass
+  Communicator* comm = nullptr;  // several processes (core/distributed/communicator.h)
+  double bucket_cap_mb = 25.0;
 };
 
 class Trainer {
  public:
   Trainer(Task& task, Model& model, Criterion& criterion, Optimizer& optimizer,
           LrScheduler& scheduler, TrainerOptions options);
+  ~Trainer();
 
   // One update over `group` (the micro-batches of --update-freq). The record's gnorm is unset
-  // when the update was skipped.
-  StepRecord train_step(const std::vector<SpeechBatch>& group);
+  // when the update was skipped. stop_asked: this rank got a stop signal; the record says
+  // whether any rank did (all ranks then stop after this update).
+  StepRecord train_step(const std::vector<SpeechBatch>& group, bool stop_asked = false);
+  // The batch an empty micro-batch runs with zero weight (several processes only).
+  void set_dummy_batch(std::shared_ptr<const SpeechBatch> batch) { dummy_ = std::move(batch); }
   // Loss and stats of one validation batch (eval mode, no gradient).
   StepRecord valid_step(const SpeechBatch& batch);
 
@@ -56,6 +71,8 @@ class Trainer {
  private:
   void apply_lr(double lr);
   double normalize_and_clip(double sample_size, bool* clipped);
+  // Sums the record, the sample size and the flags over the ranks.
+  void all_reduce_record(StepRecord& record, double* sample_size, bool* finite, bool* stop);
 
   Task& task_;
   Model& model_;
@@ -65,6 +82,8 @@ class Trainer {
   TrainerOptions options_;
   int64_t num_updates_ = 0;
   int64_t nonfinite_in_a_row_ = 0;
+  std::shared_ptr<const SpeechBatch> dummy_;
+  std::unique_ptr<GradReducer> reducer_;
 };
 
 }  // namespace trellis
