@@ -6,7 +6,8 @@
 // sums into fairseq's values and order: the criterion's scalars and derived values, then
 //   wps (target tokens / s), ups (updates / s), wpb (tokens per update), bsz (sentences per
 //   update), pad (% padding frames), num_updates, lr, gnorm (mean), clip (% of clipped
-//   updates), loss_scale, train_wall (s in train steps), wall (s since the run started).
+//   updates), loss_scale, train_wall (s in train steps), comm (% of train_wall spent in
+//   collectives, several processes only), wall (s since the run started).
 
 #include <chrono>
 #include <cstdint>
@@ -32,6 +33,7 @@ struct StepRecord {
   std::optional<double> gnorm;  // training only
   bool clipped = false;
   double seconds = 0;         // time spent in the step
+  double comm_seconds = 0;    // of which in collectives (several processes)
   bool stop_requested = false;  // a stop signal reached this rank (or any rank, distributed)
 };
 
@@ -64,7 +66,7 @@ class MeterWindow {
   double ntokens_ = 0, nsentences_ = 0, src_frames_ = 0, padded_frames_ = 0;
   double gnorm_sum_ = 0;
   int64_t gnorm_count_ = 0, clipped_ = 0;
-  double train_wall_ = 0;
+  double train_wall_ = 0, comm_seconds_ = 0;
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -112,9 +112,13 @@ StepRecord Trainer::train_step(const std::vector<SpeechBatch>& group, bool stop_
     sample_size += out.sample_size;
   }
   record.stop_requested = stop_asked;
+  const auto comm_start = std::chrono::steady_clock::now();
   if (options_.comm != nullptr)
     all_reduce_record(record, &sample_size, &finite_loss, &record.stop_requested);
   if (finite_loss && reducer_) reducer_->all_reduce();
+  if (options_.comm != nullptr)
+    record.comm_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - comm_start).count();
 
   bool clipped = false;
   const double gnorm = finite_loss ? normalize_and_clip(sample_size, &clipped) : NAN;
