@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "core/cli_parser.h"
+#include "core/generate/generator.h"
 #include "core/generation_options.h"
 #include "core/logging.h"
 #include "core/programs.h"
@@ -25,6 +26,6 @@ int main(int argc, char** argv) {
     trellis::setup_runtime(common.threads);
     TRELLIS_CHECK(!gen.path.empty(), trellis::ConfigError, "--path is required");
     logger.info("configuration:\n{}", config.to_yaml("generate"));
-    throw trellis::Error("this build has no decoder yet: it arrives with the generate issue");
+    return trellis::run_generation(config);
   });
 }

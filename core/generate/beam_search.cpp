@@ -1,0 +1,130 @@
+#include "core/generate/beam_search.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "models/model.h"
+
+namespace trellis {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+struct Live {
+  int64_t row;  // the prefix it extends (index into the N = B * beam rows)
+  int64_t token;
+  float score;  // cumulative
+  float lprob;  // of this token
+};
+
+}  // namespace
+
+std::vector<std::vector<Hypothesis>> beam_search(Model& model, const EncoderOut& encoder,
+                                                 int64_t src_len, const BeamSearchOptions& o,
+                                                 const at::Tensor& prefix) {
+  torch::NoGradGuard no_grad;
+  const int64_t B = encoder.encoder_padding_mask.size(0), K = o.beam;
+  const int64_t N = B * K;
+  const auto device = encoder.encoder_out.device();
+  const auto lint = torch::TensorOptions().dtype(torch::kLong).device(device);
+  EncoderOut enc =
+      model.reorder_encoder_out(encoder, torch::arange(B, lint).repeat_interleave(K));
+  const int64_t max_len = std::max<int64_t>(
+      1, std::min<int64_t>(static_cast<int64_t>(o.max_len_a * static_cast<double>(src_len)) +
+                               o.max_len_b,
+                           o.max_target_positions - 1));
+  const int64_t P = prefix.defined() ? prefix.size(1) : 0;
+  at::Tensor tokens = torch::full({N, max_len + 2}, o.pad, lint);  // (N, L) eos first
+  tokens.select(1, 0).fill_(o.eos);
+  std::vector<float> scores(static_cast<size_t>(N), 0.0f);
+  std::vector<std::vector<float>> history(static_cast<size_t>(N));  // per-token log-probs
+  std::vector<std::vector<Hypothesis>> finalized(static_cast<size_t>(B));
+  std::vector<bool> finished(static_cast<size_t>(B), false);
+  IncrementalState state;
+
+  for (int64_t step = 0; step <= max_len; ++step) {
+    at::Tensor logits = model.decode(tokens.slice(1, 0, step + 1), enc, &state);  // (N, 1, V)
+    at::Tensor lprobs = model.normalized_probs(logits, true).select(1, 0).to(torch::kCPU)
+                            .to(torch::kFloat).contiguous();  // (N, V)
+    const int64_t V = lprobs.size(1);
+    lprobs.select(1, o.pad).fill_(kNegInf);
+    if (o.unkpen != 0) lprobs.select(1, o.unk).sub_(o.unkpen);
+    if (step >= max_len) {  // end every live prefix
+      at::Tensor eos = lprobs.select(1, o.eos).clone();
+      lprobs.fill_(kNegInf);
+      lprobs.select(1, o.eos).copy_(eos);
+    } else if (step < o.min_len) {
+      lprobs.select(1, o.eos).fill_(kNegInf);
+    }
+    if (step < P) {  // forced prefix token
+      at::Tensor forced = prefix.select(1, step).to(torch::kCPU).repeat_interleave(K).unsqueeze(1);
+      at::Tensor keep = lprobs.gather(1, forced);
+      lprobs.fill_(kNegInf);
+      lprobs.scatter_(1, forced, keep);
+    }
+    at::Tensor cand = lprobs + torch::tensor(scores).unsqueeze(1);  // (N, V)
+    at::Tensor view = step == 0 ? cand.view({B, K, V}).select(1, 0) : cand.view({B, K * V});
+    auto [top_scores, top_idx] = view.topk(std::min<int64_t>(2 * K, view.size(1)), 1);
+    const float* lp = lprobs.data_ptr<float>();
+
+    std::vector<Live> next;
+    next.reserve(static_cast<size_t>(N));
+    for (int64_t b = 0; b < B; ++b) {
+      std::vector<Live> live;
+      for (int64_t j = 0; j < top_idx.size(1) && !finished[b]; ++j) {
+        const float s = top_scores[b][j].item<float>();
+        if (s == kNegInf) break;
+        const int64_t idx = top_idx[b][j].item<int64_t>();
+        const int64_t row = b * K + (step == 0 ? 0 : idx / V), tok = idx % V;
+        const float tok_lp = lp[row * V + tok];
+        if (tok == o.eos) {
+          if (j >= K) continue;  // fairseq: only eos among the first beam candidates ends one
+          Hypothesis h;
+          const auto* t = tokens[row].data_ptr<int64_t>();
+          h.tokens.assign(t + 1, t + 1 + step);
+          h.tokens.push_back(o.eos);
+          h.positional_scores = history[row];
+          h.positional_scores.push_back(tok_lp);
+          h.score = s / std::pow(static_cast<double>(step + 1), o.lenpen);
+          finalized[b].push_back(std::move(h));
+          if (static_cast<int64_t>(finalized[b].size()) >= K) finished[b] = true;
+        } else if (static_cast<int64_t>(live.size()) < K) {
+          live.push_back({row, tok, s, tok_lp});
+        }
+      }
+      if (live.empty()) {
+        finished[b] = true;
+        live.push_back({b * K, o.pad, kNegInf, 0.0f});  // rows of a finished sentence idle
+      }
+      while (static_cast<int64_t>(live.size()) < K) live.push_back(live.back());
+      next.insert(next.end(), live.begin(), live.end());
+    }
+    if (std::all_of(finished.begin(), finished.end(), [](bool f) { return f; })) break;
+
+    std::vector<int64_t> order(static_cast<size_t>(N));
+    std::vector<std::vector<float>> new_history(static_cast<size_t>(N));
+    for (int64_t i = 0; i < N; ++i) {
+      order[i] = next[i].row;
+      scores[i] = next[i].score;
+      new_history[i] = history[next[i].row];
+      new_history[i].push_back(next[i].lprob);
+    }
+    history = std::move(new_history);
+    at::Tensor new_order = torch::tensor(order, lint);
+    tokens = tokens.index_select(0, new_order);
+    for (int64_t i = 0; i < N; ++i) tokens[i][step + 1] = next[i].token;
+    state.reorder(new_order);
+  }
+
+  for (auto& hyps : finalized) {
+    std::stable_sort(hyps.begin(), hyps.end(),
+                     [](const auto& a, const auto& b) { return a.score > b.score; });
+    if (static_cast<int64_t>(hyps.size()) > o.nbest) hyps.resize(static_cast<size_t>(o.nbest));
+  }
+  return finalized;
+}
+
+}  // namespace trellis

@@ -1,0 +1,49 @@
+#pragma once
+// Attention beam search with the model's decoder and its incremental state (fairseq's
+// SequenceGenerator, spec/fairseq-compat.md 9).
+//
+// Every sentence keeps `beam` live prefixes; at each step the 2*beam best extensions of all of
+// them (cumulative log-prob + log p(token)) are ranked: an eos among the first `beam` finalizes
+// a hypothesis with score = sum of log-probs / length^lenpen (length counts the eos), the
+// others become the next live prefixes until `beam` are kept. A sentence is done with `beam`
+// finalized hypotheses; at max_len = min(a * T_src + b, max target positions - 1) every live
+// prefix is ended with eos. Step 0 extends only the first prefix. <pad> is never produced,
+// <unk> pays --unkpen, eos is forbidden before --min-len, and --prefix-size forces the first
+// tokens (language tags).
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace trellis {
+
+class Model;
+struct EncoderOut;
+
+struct BeamSearchOptions {
+  int64_t beam = 5;
+  int64_t nbest = 1;
+  double max_len_a = 0.0;
+  int64_t max_len_b = 200;
+  int64_t min_len = 1;
+  double lenpen = 1.0;
+  double unkpen = 0.0;
+  int64_t pad = 1, eos = 2, unk = 3;
+  int64_t max_target_positions = 1024;
+};
+
+struct Hypothesis {
+  std::vector<int64_t> tokens;          // the output, ending with eos
+  double score = 0.0;                   // normalized natural-log score
+  std::vector<float> positional_scores;  // log p of each token (eos included)
+};
+
+// encoder: the batch's encoder output (B sentences); src_len: its padded source frames (T).
+// prefix: (B, P) int64 forced first tokens, or undefined. Returns nbest hypotheses per sentence,
+// best first.
+std::vector<std::vector<Hypothesis>> beam_search(Model& model, const EncoderOut& encoder,
+                                                 int64_t src_len, const BeamSearchOptions& options,
+                                                 const at::Tensor& prefix = at::Tensor());
+
+}  // namespace trellis

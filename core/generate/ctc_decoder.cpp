@@ -1,0 +1,90 @@
+#include "core/generate/ctc_decoder.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+namespace trellis {
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+double log_add(double a, double b) {
+  if (a == kNegInf) return b;
+  if (b == kNegInf) return a;
+  const double m = std::max(a, b);
+  return m + std::log1p(std::exp(-std::abs(a - b)));
+}
+
+struct PrefixScore {
+  double pb = kNegInf;   // alignments ending in blank
+  double pnb = kNegInf;  // alignments ending in the prefix's last unit
+  double total() const { return log_add(pb, pnb); }
+};
+
+}  // namespace
+
+CtcHypothesis ctc_greedy(const at::Tensor& lprobs, int64_t blank) {
+  at::Tensor lp = lprobs.to(torch::kFloat).contiguous();
+  auto [best, arg] = lp.max(1);  // (T), (T)
+  const auto* a = arg.data_ptr<int64_t>();
+  CtcHypothesis h;
+  h.score = best.sum().item<double>();
+  int64_t prev = -1;
+  for (int64_t t = 0; t < arg.size(0); ++t) {
+    if (a[t] != prev && a[t] != blank) h.tokens.push_back(a[t]);
+    prev = a[t];
+  }
+  return h;
+}
+
+std::vector<CtcHypothesis> ctc_prefix_beam_search(const at::Tensor& lprobs, int64_t blank,
+                                                  int64_t beam, double prune) {
+  at::Tensor lp = lprobs.to(torch::kFloat).contiguous();
+  const int64_t T = lp.size(0), V = lp.size(1);
+  const float* p = lp.data_ptr<float>();
+  std::map<std::vector<int64_t>, PrefixScore> beams;
+  beams[{}].pb = 0.0;
+  for (int64_t t = 0; t < T; ++t) {
+    const float* row = p + t * V;
+    const double best = *std::max_element(row, row + V);
+    std::map<std::vector<int64_t>, PrefixScore> next;
+    for (const auto& [prefix, s] : beams) {
+      for (int64_t c = 0; c < V; ++c) {
+        const double pc = row[c];
+        if (pc < best - prune) continue;
+        if (c == blank) {
+          PrefixScore& n = next[prefix];
+          n.pb = log_add(n.pb, pc + s.total());
+          continue;
+        }
+        std::vector<int64_t> extended = prefix;
+        extended.push_back(c);
+        PrefixScore& n = next[extended];
+        if (!prefix.empty() && prefix.back() == c) {
+          n.pnb = log_add(n.pnb, pc + s.pb);  // a repeat needs a blank in between
+          PrefixScore& same = next[prefix];
+          same.pnb = log_add(same.pnb, pc + s.pnb);
+        } else {
+          n.pnb = log_add(n.pnb, pc + s.total());
+        }
+      }
+    }
+    std::vector<std::pair<std::vector<int64_t>, PrefixScore>> ranked(next.begin(), next.end());
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      return a.second.total() > b.second.total();
+    });
+    if (static_cast<int64_t>(ranked.size()) > beam) ranked.resize(static_cast<size_t>(beam));
+    beams = std::map<std::vector<int64_t>, PrefixScore>(ranked.begin(), ranked.end());
+  }
+  std::vector<CtcHypothesis> out;
+  for (const auto& [prefix, s] : beams) out.push_back({prefix, s.total()});
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.score > b.score; });
+  return out;
+}
+
+}  // namespace trellis

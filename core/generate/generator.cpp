@@ -1,0 +1,264 @@
+#include "core/generate/generator.h"
+
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "core/checkpoint.h"
+#include "core/cli_parser.h"
+#include "core/data/dictionary.h"
+#include "core/error.h"
+#include "core/generate/beam_search.h"
+#include "core/generate/ctc_decoder.h"
+#include "core/generate/wer_scorer.h"
+#include "core/generation_options.h"
+#include "core/logging.h"
+#include "core/programs.h"
+#include "core/train_options.h"
+#include "models/model.h"
+#include "tasks/speech_to_text.h"
+#include "tasks/task.h"
+
+namespace trellis {
+namespace {
+
+namespace fs = std::filesystem;
+const log::Logger logger("trellis.generate");
+
+// The training configuration stored in a checkpoint, parsed back (its plugins are loaded).
+Config stored_config(const CheckpointState& s, const std::string& path) {
+  const fs::path tmp = fs::temp_directory_path() /
+                       fmt::format("trellis_generate_{}_config.yaml", ::getpid());
+  std::ofstream(tmp) << s.config_yaml;
+  try {
+    Config c = parse_command_line(train_program(), {"--config", tmp.string()}).config;
+    fs::remove(tmp);
+    return c;
+  } catch (const Error& e) {
+    fs::remove(tmp);
+    throw CheckpointError(fmt::format("{}: its stored configuration does not load here ({}); a "
+                                      "plugin it names may be missing: {}",
+                                      path, e.what(), [&] {
+                                        std::string p;
+                                        for (const auto& [k, v] : s.plugins)
+                                          p += (p.empty() ? "" : ", ") + k + " from " + v;
+                                        return p;
+                                      }()));
+  }
+}
+
+struct Loaded {
+  CheckpointState state;
+  Config config;
+  std::unique_ptr<Task> task;
+  std::shared_ptr<Model> model;
+  int64_t blank = 0;
+};
+
+Loaded load(const std::string& path, const Config& cli) {
+  Loaded l{load_checkpoint(path), Config{}, nullptr, nullptr, 0};
+  l.config = stored_config(l.state, path);
+  TaskContext ctx;
+  ctx.data_root = cli.get<DataRootOptions>("data").data;
+  ctx.criterion = l.state.criterion;
+  ctx.seed = static_cast<uint64_t>(cli.get<CommonOptions>("common").seed);
+  ctx.restored_state = l.state.task_state;
+  // The command line's --task (and its options) wins; otherwise the checkpoint's.
+  const bool cli_task = !cli.component("task").empty();
+  const std::string task_name = cli_task ? cli.component("task") : l.state.task;
+  const AnyOptions& task_options =
+      cli_task ? cli.find("task")->options : l.config.find("task")->options;
+  l.task = task_registry().create(task_name, task_options, ctx);
+  l.model = std::shared_ptr<Model>(
+      l.task->build_model(l.state.arch, l.config.find("arch")->options));
+  l.model->load_state_dict(l.state.model, /*strict=*/true);
+  l.model->eval();
+  // The CTC blank: <ctc_blank> of the source dictionary (ctc_multi_loss), else index 0.
+  const Dictionary* src = l.task->source_dictionary();
+  if (l.state.criterion == "ctc_multi_loss" && src && src->contains("<ctc_blank>"))
+    l.blank = src->index("<ctc_blank>");
+  logger.info("loaded {}: --arch {} --task {} --criterion {} ({} updates)", path, l.state.arch,
+              task_name, l.state.criterion, l.state.num_updates);
+  return l;
+}
+
+std::vector<std::string> split_paths(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t end = s.find(':', start);
+    out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+// Detokenized text of target-side ids (eos, pad and a language tag removed).
+std::string target_text(const Task& task, std::vector<int64_t> ids, bool lang_tag) {
+  const Dictionary& d = task.target_dictionary();
+  std::vector<int64_t> kept;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == d.eos() || ids[i] == d.pad()) continue;
+    if (lang_tag && i == 0) continue;
+    kept.push_back(ids[i]);
+  }
+  if (auto* s2t = dynamic_cast<const SpeechToTextTask*>(&task)) return s2t->vocab().decode(kept, false);
+  return d.string(kept);
+}
+
+std::string pieces(const Task& task, const std::vector<int64_t>& ids) {
+  std::vector<int64_t> kept;
+  for (int64_t t : ids)
+    if (t != task.target_dictionary().eos()) kept.push_back(t);
+  return task.target_dictionary().string(kept);
+}
+
+}  // namespace
+
+int run_generation(const Config& config) {
+  const auto& gen = config.get<GenerationOptions>("generation");
+  TRELLIS_CHECK(!gen.path.empty(), ConfigError, "--path is required");
+  const auto paths = split_paths(gen.path);
+  for (const auto& p : paths)
+    TRELLIS_CHECK(fs::exists(p), CheckpointError, "--path: checkpoint {}: no such file", p);
+  TRELLIS_CHECK(paths.size() == 1, ConfigError,
+                "--path {}: ensembles of several checkpoints are not implemented yet", gen.path);
+  TRELLIS_CHECK(gen.ctc_weight == 0.0, ConfigError,
+                "--ctc-weight: joint CTC/attention decoding is not implemented yet");
+  TRELLIS_CHECK(gen.scoring == "wer" || gen.scoring == "cer", ConfigError,
+                "--scoring {}: only wer and cer are implemented so far", gen.scoring);
+  TRELLIS_CHECK(gen.beam >= 1 && gen.nbest >= 1 && gen.nbest <= gen.beam, ConfigError,
+                "--beam must be >= 1 and --nbest in [1, --beam]");
+  torch::NoGradGuard no_grad;
+  Loaded l = load(paths[0], config);
+  Task& task = *l.task;
+  Model& model = *l.model;
+  const bool lang_tag = [&] {
+    auto* s2t = dynamic_cast<const SpeechToTextTask*>(&task);
+    return s2t && s2t->data_config().prepend_tgt_lang_tag;
+  }();
+
+  task.load_dataset(gen.gen_subset, false);
+  BatchRequest req;
+  req.max_tokens = gen.max_tokens.value_or(gen.batch_size ? 0 : 12000);
+  req.batch_size = gen.batch_size.value_or(0);
+  req.required_batch_size_multiple = 1;
+  auto [max_src, max_tgt] = model.max_positions();
+  req.max_source_positions = max_src;
+  req.max_target_positions = max_tgt;
+  req.skip_invalid_size_inputs = gen.skip_invalid_size_inputs_valid_test;
+  const Batches batches = task.batches(gen.gen_subset, req);
+
+  std::ofstream file;
+  if (!gen.results_path.empty()) {
+    fs::create_directories(gen.results_path);
+    const auto out = fs::path(gen.results_path) / ("generate-" + gen.gen_subset + ".txt");
+    file.open(out);
+    TRELLIS_CHECK(file.good(), Error, "cannot write {}", out.string());
+  }
+  std::ostream& out = file.is_open() ? static_cast<std::ostream&>(file) : std::cout;
+  WerOptions wo;
+  wo.tokenizer = gen.wer_tokenizer;
+  wo.remove_punct = gen.wer_remove_punct;
+  wo.lowercase = gen.wer_lowercase;
+  wo.char_level = gen.wer_char_level;
+  wo.cer = gen.scoring == "cer";
+  WerScorer scorer(wo);
+
+  BeamSearchOptions bo;
+  bo.beam = gen.beam;
+  bo.nbest = gen.nbest;
+  bo.max_len_a = gen.max_len_a;
+  bo.max_len_b = gen.max_len_b;
+  bo.min_len = gen.min_len;
+  bo.lenpen = gen.lenpen;
+  bo.unkpen = gen.unkpen;
+  const Dictionary& tgt = task.target_dictionary();
+  bo.pad = tgt.pad();
+  bo.eos = tgt.eos();
+  bo.unk = tgt.unk();
+  bo.max_target_positions = max_tgt > 0 && max_tgt < (1LL << 40) ? max_tgt : 1024;
+  TRELLIS_CHECK(model.has_decoder() || gen.prefix_size == 0, ConfigError,
+                "--prefix-size needs a model with a decoder");
+
+  const auto start = std::chrono::steady_clock::now();
+  const double ln2 = std::log(2.0);
+  double audio_seconds = 0;
+  int64_t sentences = 0, tokens = 0;
+  const auto device = model.parameters().empty() ? torch::Device(torch::kCPU)
+                                                 : model.parameters()[0].device();
+  for (const Batch& b : batches) {
+    SpeechBatch batch = task.collate(gen.gen_subset, b, 0);
+    if (batch.empty()) continue;
+    const bool raw = batch.src_tokens.dim() == 2;
+    audio_seconds += static_cast<double>(batch.src_frames) * (raw ? 1.0 / 16000 : 0.01);
+    EncoderOut enc = model.encode(batch.src_tokens.to(device), batch.src_lengths.to(device));
+    std::vector<std::vector<Hypothesis>> hyps(static_cast<size_t>(batch.size()));
+    if (model.has_decoder()) {
+      at::Tensor prefix;
+      if (gen.prefix_size > 0) prefix = batch.target.slice(1, 0, gen.prefix_size).to(device);
+      hyps = beam_search(model, enc, batch.src_tokens.size(1), bo, prefix);
+    } else {
+      TRELLIS_CHECK(enc.ctc_logits.defined(), Error, "--arch {} produced no CTC output",
+                    l.state.arch);
+      at::Tensor lp = model.normalized_probs(enc.ctc_logits, true).to(torch::kCPU);  // (T, B, V)
+      at::Tensor lens = enc.ctc_lengths.to(torch::kCPU);
+      for (int64_t i = 0; i < batch.size(); ++i) {
+        at::Tensor u = lp.select(1, i).slice(0, 0, lens[i].item<int64_t>());  // (T_i, V)
+        std::vector<CtcHypothesis> ctc;
+        if (gen.beam == 1) ctc.push_back(ctc_greedy(u, l.blank));
+        else ctc = ctc_prefix_beam_search(u, l.blank, gen.beam);
+        for (int64_t n = 0; n < gen.nbest && n < static_cast<int64_t>(ctc.size()); ++n)
+          hyps[i].push_back({ctc[n].tokens, ctc[n].score, {}});
+      }
+    }
+    for (int64_t i = 0; i < batch.size(); ++i) {
+      const int64_t id = batch.indices[i];
+      const int64_t len = batch.target_lengths[i].item<int64_t>();
+      const auto* t = batch.target[i].data_ptr<int64_t>();
+      const std::string ref = target_text(task, std::vector<int64_t>(t, t + len), lang_tag);
+      if (!gen.quiet) out << "T-" << id << "\t" << ref << "\n";
+      for (size_t n = 0; n < hyps[i].size(); ++n) {
+        const Hypothesis& h = hyps[i][n];
+        const std::string text = target_text(task, h.tokens, lang_tag);
+        if (!gen.quiet) {
+          out << fmt::format("H-{}\t{:.6g}\t{}\n", id, h.score / ln2, pieces(task, h.tokens));
+          out << fmt::format("D-{}\t{:.6g}\t{}\n", id, h.score / ln2, text);
+          if (!h.positional_scores.empty()) {
+            std::string p;
+            for (float s : h.positional_scores)
+              p += fmt::format("{}{:.4f}", p.empty() ? "" : " ", s / ln2);
+            out << "P-" << id << "\t" << p << "\n";
+          }
+        }
+        if (n == 0) {
+          scorer.add_string(ref, text);
+          tokens += static_cast<int64_t>(h.tokens.size());
+        }
+      }
+      ++sentences;
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  logger.info("translated {} sentences ({} tokens) in {:.1f}s ({:.2f} sentences/s, {:.2f} "
+              "tokens/s); {:.1f} s of audio, {:.1f} s of audio per second (real-time factor "
+              "{:.4f})",
+              sentences, tokens, seconds, sentences / std::max(seconds, 1e-9),
+              tokens / std::max(seconds, 1e-9), audio_seconds,
+              audio_seconds / std::max(seconds, 1e-9), seconds / std::max(audio_seconds, 1e-9));
+  const std::string final_line = fmt::format("Generate {} with beam={}: {}", gen.gen_subset,
+                                             gen.beam, scorer.result_string());
+  out << final_line << "\n";
+  out.flush();
+  if (file.is_open()) std::cout << final_line << "\n";
+  return 0;
+}
+
+}  // namespace trellis

@@ -1,0 +1,112 @@
+// The real `generate` binary on checkpoints that `train` wrote in the test: CTC (greedy and
+// prefix beam search) and attention beam search, fairseq's output lines and score line, the
+// checkpoint alone rebuilding vocabularies (a data folder with only the manifest), errors.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "run_command.h"
+#include "train_corpus.h"
+
+namespace fs = std::filesystem;
+using trellis::testing::bin;
+using trellis::testing::run_command;
+
+namespace {
+
+const char* kTiny =
+    " --encoder-layers 1 --decoder-layers 1 --encoder-embed-dim 32 --encoder-ffn-embed-dim 64"
+    " --encoder-attention-heads 2 --decoder-embed-dim 32 --decoder-ffn-embed-dim 64"
+    " --decoder-attention-heads 2 --conv-channels 32 --conformer-conv-kernel-size 5 --threads 1"
+    " --log-format simple --valid-subset dev --max-tokens 2000 --no-epoch-checkpoints";
+
+int count_lines(const std::string& text, const std::string& prefix) {
+  int n = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(prefix, 0) == 0) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("generate: CTC greedy and prefix beam search on a checkpoint train wrote",
+          "[integration][generate]") {
+  const std::string data = trellis::testing::train_corpus();
+  if (data.empty()) return;
+  const std::string dir = trellis::testing::fresh_dir("generate_ctc");
+  auto t = run_command(fmt::format(
+      "{} {} --task speech_to_text_ctc --arch conformer_ctc --criterion ctc --optimizer adam "
+      "--lr 2e-3 --max-update 4 --save-dir {}{}",
+      bin("train"), data, dir, kTiny));
+  INFO(t.output);
+  REQUIRE(t.exit_code == 0);
+  // A data folder with only the manifest: vocabularies and config come from the checkpoint.
+  fs::create_directories(dir + "/only_tsv");
+  fs::copy_file(data + "/dev.tsv", dir + "/only_tsv/dev.tsv");
+  for (int beam : {1, 3}) {
+    auto r = run_command(fmt::format("{} {}/only_tsv --gen-subset dev --path {}/checkpoint_last.pt "
+                                     "--beam {} --scoring wer --threads 1",
+                                     bin("generate"), dir, dir, beam));
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(count_lines(r.output, "T-") == 10);
+    CHECK(count_lines(r.output, "H-") == 10);
+    CHECK(count_lines(r.output, "D-") == 10);
+    CHECK(std::regex_search(r.output, std::regex(fmt::format(
+                                          "Generate dev with beam={}: WER: [0-9]+\\.[0-9]{{2}}",
+                                          beam))));
+    CHECK(r.output.find("s of audio per second") != std::string::npos);
+  }
+}
+
+TEST_CASE("generate: attention beam search on the seed model, --results-path, errors",
+          "[integration][generate]") {
+  const std::string data = trellis::testing::train_corpus();
+  if (data.empty()) return;
+  const std::string dir = trellis::testing::fresh_dir("generate_att");
+  auto t = run_command(fmt::format(
+      "{} {} --task speech_to_text_ctc --arch conformer --criterion ctc_multi_loss "
+      "--underlying-criterion label_smoothed_cross_entropy --label-smoothing 0.1 --ctc-weight 0.5 "
+      "--ctc-encoder-layer 1 --optimizer adam --lr 2e-3 --max-update 4 --save-dir {}{}",
+      bin("train"), data, dir, kTiny));
+  INFO(t.output);
+  REQUIRE(t.exit_code == 0);
+  const std::string gen = fmt::format("{} {} --gen-subset dev --path {}/checkpoint_last.pt "
+                                      "--threads 1 --scoring wer --max-len-b 20",
+                                      bin("generate"), data, dir);
+  auto r = run_command(gen + " --beam 3 --nbest 2 --results-path " + dir + "/out");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(std::regex_search(r.output, std::regex("Generate dev with beam=3: WER: [0-9.]+")));
+  std::ifstream in(dir + "/out/generate-dev.txt");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string file = ss.str();
+  CHECK(count_lines(file, "T-") == 10);
+  CHECK(count_lines(file, "H-") == 20);  // --nbest 2
+  CHECK(count_lines(file, "P-") == 20);
+  // P- holds one base-2 log-probability per token, eos included: as many as the H- pieces + 1.
+  std::smatch m;
+  REQUIRE(std::regex_search(file, m, std::regex("H-(\\d+)\\t(-?[0-9.e+-]+)\\t([^\\n]*)\\n")));
+  std::istringstream pieces(m[3].str());
+  int n_pieces = 0;
+  for (std::string p; pieces >> p;) ++n_pieces;
+  std::smatch pm;
+  REQUIRE(std::regex_search(file, pm, std::regex("P-" + m[1].str() + "\\t([^\\n]*)\\n")));
+  std::istringstream scores(pm[1].str());
+  int n_scores = 0;
+  for (std::string s; scores >> s;) ++n_scores;
+  CHECK(n_scores == n_pieces + 1);
+
+  auto bad = run_command(gen + " --ctc-weight 0.3");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("joint CTC/attention decoding is not implemented yet") !=
+        std::string::npos);
+  auto missing = run_command(fmt::format("{} {} --path {}/nope.pt", bin("generate"), data, dir));
+  CHECK(missing.exit_code != 0);
+  CHECK(missing.output.find("checkpoint " + dir + "/nope.pt: no such file") != std::string::npos);
+}
