@@ -15,7 +15,7 @@
 #include "core/error.h"
 #include "core/generate/beam_search.h"
 #include "core/generate/ctc_decoder.h"
-#include "core/generate/wer_scorer.h"
+#include "core/generate/make_scorer.h"
 #include "core/generation_options.h"
 #include "core/logging.h"
 #include "core/programs.h"
@@ -131,8 +131,7 @@ int run_generation(const Config& config) {
                 "--path {}: ensembles of several checkpoints are not implemented yet", gen.path);
   TRELLIS_CHECK(gen.ctc_weight == 0.0, ConfigError,
                 "--ctc-weight: joint CTC/attention decoding is not implemented yet");
-  TRELLIS_CHECK(gen.scoring == "wer" || gen.scoring == "cer", ConfigError,
-                "--scoring {}: only wer and cer are implemented so far", gen.scoring);
+  make_scorer(gen);  // a scorer that is not there fails before any work
   TRELLIS_CHECK(gen.beam >= 1 && gen.nbest >= 1 && gen.nbest <= gen.beam, ConfigError,
                 "--beam must be >= 1 and --nbest in [1, --beam]");
   torch::NoGradGuard no_grad;
@@ -163,13 +162,7 @@ int run_generation(const Config& config) {
     TRELLIS_CHECK(file.good(), Error, "cannot write {}", out.string());
   }
   std::ostream& out = file.is_open() ? static_cast<std::ostream&>(file) : std::cout;
-  WerOptions wo;
-  wo.tokenizer = gen.wer_tokenizer;
-  wo.remove_punct = gen.wer_remove_punct;
-  wo.lowercase = gen.wer_lowercase;
-  wo.char_level = gen.wer_char_level;
-  wo.cer = gen.scoring == "cer";
-  WerScorer scorer(wo);
+  std::unique_ptr<Scorer> scorer = make_scorer(gen);
 
   BeamSearchOptions bo;
   bo.beam = gen.beam;
@@ -238,7 +231,7 @@ int run_generation(const Config& config) {
           }
         }
         if (n == 0) {
-          scorer.add_string(ref, text);
+          scorer->add_string(ref, text);
           tokens += static_cast<int64_t>(h.tokens.size());
         }
       }
@@ -254,7 +247,7 @@ int run_generation(const Config& config) {
               tokens / std::max(seconds, 1e-9), audio_seconds,
               audio_seconds / std::max(seconds, 1e-9), seconds / std::max(audio_seconds, 1e-9));
   const std::string final_line = fmt::format("Generate {} with beam={}: {}", gen.gen_subset,
-                                             gen.beam, scorer.result_string());
+                                             gen.beam, scorer->result_string());
   out << final_line << "\n";
   out.flush();
   if (file.is_open()) std::cout << final_line << "\n";

@@ -1,0 +1,23 @@
+#include "core/generate/make_scorer.h"
+
+#include "core/error.h"
+#include "core/generate/wer_scorer.h"
+#include "core/generation_options.h"
+
+namespace trellis {
+
+std::unique_ptr<Scorer> make_scorer(const GenerationOptions& gen) {
+  if (gen.scoring == "wer" || gen.scoring == "cer") {
+    WerOptions wo;
+    wo.tokenizer = gen.wer_tokenizer;
+    wo.remove_punct = gen.wer_remove_punct;
+    wo.lowercase = gen.wer_lowercase;
+    wo.char_level = gen.wer_char_level;
+    wo.cer = gen.scoring == "cer";
+    return std::make_unique<WerScorer>(wo);
+  }
+  throw ConfigError(fmt::format("--scoring {}: only wer and cer are implemented so far",
+                                gen.scoring));
+}
+
+}  // namespace trellis
