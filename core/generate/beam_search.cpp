@@ -6,8 +6,6 @@
 #include <cmath>
 #include <limits>
 
-#include "models/model.h"
-
 namespace trellis {
 namespace {
 
@@ -25,13 +23,25 @@ struct Live {
 std::vector<std::vector<Hypothesis>> beam_search(Model& model, const EncoderOut& encoder,
                                                  int64_t src_len, const BeamSearchOptions& o,
                                                  const at::Tensor& prefix) {
+  return beam_search(std::vector<Model*>{&model}, std::vector<EncoderOut>{encoder}, src_len, o,
+                     prefix);
+}
+
+std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Model*>& models,
+                                                 const std::vector<EncoderOut>& encoders,
+                                                 int64_t src_len, const BeamSearchOptions& o,
+                                                 const at::Tensor& prefix) {
   torch::NoGradGuard no_grad;
-  const int64_t B = encoder.encoder_padding_mask.size(0), K = o.beam;
+  const int64_t B = encoders.at(0).encoder_padding_mask.size(0), K = o.beam;
   const int64_t N = B * K;
-  const auto device = encoder.encoder_out.device();
+  const auto device = encoders[0].encoder_out.device();
   const auto lint = torch::TensorOptions().dtype(torch::kLong).device(device);
-  EncoderOut enc =
-      model.reorder_encoder_out(encoder, torch::arange(B, lint).repeat_interleave(K));
+  const size_t M = models.size();
+  std::vector<EncoderOut> enc;  // each model's, repeated beam times: (T', N, D)
+  for (size_t m = 0; m < M; ++m)
+    enc.push_back(models[m]->reorder_encoder_out(encoders[m],
+                                                 torch::arange(B, lint).repeat_interleave(K)));
+  std::vector<IncrementalState> states(M);
   const int64_t max_len = std::max<int64_t>(
       1, std::min<int64_t>(static_cast<int64_t>(o.max_len_a * static_cast<double>(src_len)) +
                                o.max_len_b,
@@ -43,12 +53,19 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const EncoderOut&
   std::vector<std::vector<float>> history(static_cast<size_t>(N));  // per-token log-probs
   std::vector<std::vector<Hypothesis>> finalized(static_cast<size_t>(B));
   std::vector<bool> finished(static_cast<size_t>(B), false);
-  IncrementalState state;
 
   for (int64_t step = 0; step <= max_len; ++step) {
-    at::Tensor logits = model.decode(tokens.slice(1, 0, step + 1), enc, &state);  // (N, 1, V)
-    at::Tensor lprobs = model.normalized_probs(logits, true).select(1, 0).to(torch::kCPU)
-                            .to(torch::kFloat).contiguous();  // (N, V)
+    std::vector<at::Tensor> per_model;
+    for (size_t m = 0; m < M; ++m) {
+      at::Tensor logits = models[m]->decode(tokens.slice(1, 0, step + 1), enc[m], &states[m]);
+      per_model.push_back(models[m]->normalized_probs(logits, true).select(1, 0));  // (N, V)
+    }
+    at::Tensor lprobs =
+        (M == 1 ? per_model[0]
+                : torch::logsumexp(torch::stack(per_model), 0) - std::log(static_cast<double>(M)))
+            .to(torch::kCPU)
+            .to(torch::kFloat)
+            .contiguous();  // (N, V)
     const int64_t V = lprobs.size(1);
     lprobs.select(1, o.pad).fill_(kNegInf);
     if (o.unkpen != 0) lprobs.select(1, o.unk).sub_(o.unkpen);
@@ -116,7 +133,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const EncoderOut&
     at::Tensor new_order = torch::tensor(order, lint);
     tokens = tokens.index_select(0, new_order);
     for (int64_t i = 0; i < N; ++i) tokens[i][step + 1] = next[i].token;
-    state.reorder(new_order);
+    for (auto& st : states) st.reorder(new_order);
   }
 
   for (auto& hyps : finalized) {

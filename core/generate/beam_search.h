@@ -16,10 +16,9 @@
 #include <cstdint>
 #include <vector>
 
-namespace trellis {
+#include "models/model.h"
 
-class Model;
-struct EncoderOut;
+namespace trellis {
 
 struct BeamSearchOptions {
   int64_t beam = 5;
@@ -43,6 +42,13 @@ struct Hypothesis {
 // prefix: (B, P) int64 forced first tokens, or undefined. Returns nbest hypotheses per sentence,
 // best first.
 std::vector<std::vector<Hypothesis>> beam_search(Model& model, const EncoderOut& encoder,
+                                                 int64_t src_len, const BeamSearchOptions& options,
+                                                 const at::Tensor& prefix = at::Tensor());
+// An ensemble: models[i] with its encoder output encoders[i] (same batch); each step's
+// log-probabilities are the average of the models' in probability space,
+// logsumexp_i(log p_i) - log N (fairseq's EnsembleModel).
+std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Model*>& models,
+                                                 const std::vector<EncoderOut>& encoders,
                                                  int64_t src_len, const BeamSearchOptions& options,
                                                  const at::Tensor& prefix = at::Tensor());
 

@@ -77,6 +77,8 @@ Loaded load(const std::string& path, const Config& cli) {
   l.model = std::shared_ptr<Model>(
       l.task->build_model(l.state.arch, l.config.find("arch")->options));
   l.model->load_state_dict(l.state.model, /*strict=*/true);
+  l.state.model.clear();  // the model holds the weights now
+  l.state.optimizer_state.clear();
   l.model->eval();
   // The CTC blank: <ctc_blank> of the source dictionary (ctc_multi_loss), else index 0.
   const Dictionary* src = l.task->source_dictionary();
@@ -85,6 +87,23 @@ Loaded load(const std::string& path, const Config& cli) {
   logger.info("loaded {}: --arch {} --task {} --criterion {} ({} updates)", path, l.state.arch,
               task_name, l.state.criterion, l.state.num_updates);
   return l;
+}
+
+// The CTC log-probabilities of an ensemble, averaged in probability space: (T, B, V) on the CPU.
+at::Tensor ctc_lprobs(const std::vector<Model*>& models, const std::vector<EncoderOut>& encs,
+                      const std::vector<std::string>& paths) {
+  std::vector<at::Tensor> lps;
+  for (size_t m = 0; m < models.size(); ++m) {
+    TRELLIS_CHECK(encs[m].ctc_logits.defined(), Error, "{}: the model produced no CTC output",
+                  paths[m]);
+    lps.push_back(models[m]->normalized_probs(encs[m].ctc_logits, true).to(torch::kCPU));
+    TRELLIS_CHECK(lps.back().sizes() == lps[0].sizes(), ConfigError,
+                  "--path: {} and {} give CTC outputs of different shapes (subsampling or "
+                  "vocabulary): they cannot form an ensemble",
+                  paths[0], paths[m]);
+  }
+  if (lps.size() == 1) return lps[0];
+  return torch::logsumexp(torch::stack(lps), 0) - std::log(static_cast<double>(lps.size()));
 }
 
 std::vector<std::string> split_paths(const std::string& s) {
@@ -127,17 +146,26 @@ int run_generation(const Config& config) {
   const auto paths = split_paths(gen.path);
   for (const auto& p : paths)
     TRELLIS_CHECK(fs::exists(p), CheckpointError, "--path: checkpoint {}: no such file", p);
-  TRELLIS_CHECK(paths.size() == 1, ConfigError,
-                "--path {}: ensembles of several checkpoints are not implemented yet", gen.path);
   TRELLIS_CHECK(gen.ctc_weight == 0.0, ConfigError,
                 "--ctc-weight: joint CTC/attention decoding is not implemented yet");
   make_scorer(gen);  // a scorer that is not there fails before any work
   TRELLIS_CHECK(gen.beam >= 1 && gen.nbest >= 1 && gen.nbest <= gen.beam, ConfigError,
                 "--beam must be >= 1 and --nbest in [1, --beam]");
   torch::NoGradGuard no_grad;
-  Loaded l = load(paths[0], config);
-  Task& task = *l.task;
+  std::vector<Loaded> ensemble;
+  for (const auto& p : paths) ensemble.push_back(load(p, config));
+  Loaded& l = ensemble.front();
+  Task& task = *l.task;  // the first checkpoint's task reads the data for all
   Model& model = *l.model;
+  for (const Loaded& other : ensemble) {
+    TRELLIS_CHECK(other.task->target_dictionary().size() == task.target_dictionary().size() &&
+                      other.model->has_decoder() == model.has_decoder(),
+                  ConfigError,
+                  "--path: {} and {} cannot form an ensemble (different target dictionaries or "
+                  "one has a decoder and the other not)",
+                  paths.front(), paths[&other - ensemble.data()]);
+  }
+  if (ensemble.size() > 1) logger.info("ensemble of {} checkpoints", ensemble.size());
   const bool lang_tag = [&] {
     auto* s2t = dynamic_cast<const SpeechToTextTask*>(&task);
     return s2t && s2t->data_config().prepend_tgt_lang_tag;
@@ -191,17 +219,20 @@ int run_generation(const Config& config) {
     if (batch.empty()) continue;
     const bool raw = batch.src_tokens.dim() == 2;
     audio_seconds += static_cast<double>(batch.src_frames) * (raw ? 1.0 / 16000 : 0.01);
-    EncoderOut enc = model.encode(batch.src_tokens.to(device), batch.src_lengths.to(device));
+    std::vector<Model*> models;
+    std::vector<EncoderOut> encs;
+    for (Loaded& e : ensemble) {
+      models.push_back(e.model.get());
+      encs.push_back(e.model->encode(batch.src_tokens.to(device), batch.src_lengths.to(device)));
+    }
     std::vector<std::vector<Hypothesis>> hyps(static_cast<size_t>(batch.size()));
     if (model.has_decoder()) {
       at::Tensor prefix;
       if (gen.prefix_size > 0) prefix = batch.target.slice(1, 0, gen.prefix_size).to(device);
-      hyps = beam_search(model, enc, batch.src_tokens.size(1), bo, prefix);
+      hyps = beam_search(models, encs, batch.src_tokens.size(1), bo, prefix);
     } else {
-      TRELLIS_CHECK(enc.ctc_logits.defined(), Error, "--arch {} produced no CTC output",
-                    l.state.arch);
-      at::Tensor lp = model.normalized_probs(enc.ctc_logits, true).to(torch::kCPU);  // (T, B, V)
-      at::Tensor lens = enc.ctc_lengths.to(torch::kCPU);
+      at::Tensor lp = ctc_lprobs(models, encs, paths);  // (T, B, V)
+      at::Tensor lens = encs[0].ctc_lengths.to(torch::kCPU);
       for (int64_t i = 0; i < batch.size(); ++i) {
         at::Tensor u = lp.select(1, i).slice(0, 0, lens[i].item<int64_t>());  // (T_i, V)
         std::vector<CtcHypothesis> ctc;

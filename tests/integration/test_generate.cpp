@@ -102,6 +102,30 @@ TEST_CASE("generate: attention beam search on the seed model, --results-path, er
   for (std::string s; scores >> s;) ++n_scores;
   CHECK(n_scores == n_pieces + 1);
 
+  // An ensemble of a checkpoint with itself decodes as the checkpoint alone (the scores agree
+  // up to the rounding of logsumexp(lp, lp) - log 2).
+  const std::string single = run_command(gen + " --beam 2").output;
+  const std::string twice =
+      run_command(fmt::format("{} {} --gen-subset dev --path {}/checkpoint_last.pt:{}/"
+                              "checkpoint_last.pt --threads 1 --scoring wer --max-len-b 20 "
+                              "--beam 2",
+                              bin("generate"), data, dir, dir))
+          .output;
+  auto hyp_lines = [](const std::string& text) {
+    std::string out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("Generate", 0) == 0) out += line + "\n";
+      if (line.rfind("D-", 0) != 0) continue;
+      const auto id_end = line.find('\t'), score_end = line.find('\t', id_end + 1);
+      out += line.substr(0, id_end) + line.substr(score_end) + "\n";  // id and text, no score
+    }
+    return out;
+  };
+  CHECK(twice.find("ensemble of 2 checkpoints") != std::string::npos);
+  CHECK(hyp_lines(twice) == hyp_lines(single));
+  CHECK(count_lines(single, "D-") == 10);
+
   auto bad = run_command(gen + " --ctc-weight 0.3");
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("joint CTC/attention decoding is not implemented yet") !=
