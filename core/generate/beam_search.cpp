@@ -5,6 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+
+#include "core/error.h"
+#include "core/generate/ctc_prefix_score.h"
 
 namespace trellis {
 namespace {
@@ -18,6 +22,36 @@ struct Live {
   float lprob;  // of this token
 };
 
+// Joint scores (N, V): (1 - w) * attention + w * CTC prefix gain on the pre-beam tokens of
+// each row, -inf elsewhere; the extended CTC states go to *extended. lprobs: (N, V).
+at::Tensor joint_scores(const at::Tensor& lprobs, const std::vector<CtcPrefixScorer>& scorers,
+                        const std::vector<CtcPrefixScorer::State>& states, int64_t K,
+                        const BeamSearchOptions& o,
+                        std::map<std::pair<int64_t, int64_t>, CtcPrefixScorer::State>* extended) {
+  const int64_t N = lprobs.size(0), V = lprobs.size(1);
+  const int64_t pre = std::min<int64_t>(V, std::max<int64_t>(K, (3 * K + 1) / 2));
+  auto [att, tok] = lprobs.topk(pre, 1);  // (N, pre)
+  at::Tensor out = torch::full({N, V}, kNegInf);
+  auto att_a = att.accessor<float, 2>();
+  auto tok_a = tok.accessor<int64_t, 2>();
+  auto out_a = out.accessor<float, 2>();
+  extended->clear();
+  const double w = o.ctc_weight;
+  for (int64_t i = 0; i < N; ++i) {
+    for (int64_t j = 0; j < pre; ++j) {
+      const float a = att_a[i][j];
+      if (a == kNegInf) continue;
+      const int64_t c = tok_a[i][j];
+      CtcPrefixScorer::State next = scorers[i / K].extend(states[i], c);
+      const double gain = next.score - states[i].score;
+      if (!std::isfinite(gain)) continue;
+      out_a[i][c] = static_cast<float>((1 - w) * a + w * gain);
+      (*extended)[{i, c}] = std::move(next);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::vector<Hypothesis>> beam_search(Model& model, const EncoderOut& encoder,
@@ -30,7 +64,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const EncoderOut&
 std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Model*>& models,
                                                  const std::vector<EncoderOut>& encoders,
                                                  int64_t src_len, const BeamSearchOptions& o,
-                                                 const at::Tensor& prefix) {
+                                                 const at::Tensor& prefix, const CtcScores* ctc) {
   torch::NoGradGuard no_grad;
   const int64_t B = encoders.at(0).encoder_padding_mask.size(0), K = o.beam;
   const int64_t N = B * K;
@@ -53,6 +87,20 @@ std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Model*>& mode
   std::vector<std::vector<float>> history(static_cast<size_t>(N));  // per-token log-probs
   std::vector<std::vector<Hypothesis>> finalized(static_cast<size_t>(B));
   std::vector<bool> finished(static_cast<size_t>(B), false);
+  // Joint CTC/attention: a prefix scorer per sentence and a prefix state per row.
+  const bool joint = o.ctc_weight > 0;
+  TRELLIS_CHECK(!joint || (ctc && ctc->lprobs.defined()), ConfigError,
+                "--ctc-weight {}: this model has no CTC output to score with", o.ctc_weight);
+  std::vector<CtcPrefixScorer> scorers;
+  std::vector<CtcPrefixScorer::State> ctc_state;
+  if (joint) {
+    at::Tensor lp = ctc->lprobs.to(torch::kCPU), lens = ctc->lengths.to(torch::kCPU);
+    for (int64_t b = 0; b < B; ++b)
+      scorers.emplace_back(lp.select(1, b).slice(0, 0, lens[b].item<int64_t>()), o.ctc_blank,
+                           o.eos);
+    for (int64_t i = 0; i < N; ++i) ctc_state.push_back(scorers[i / K].initial());
+  }
+  std::map<std::pair<int64_t, int64_t>, CtcPrefixScorer::State> extended;  // (row, token)
 
   for (int64_t step = 0; step <= max_len; ++step) {
     std::vector<at::Tensor> per_model;
@@ -82,6 +130,7 @@ std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Model*>& mode
       lprobs.fill_(kNegInf);
       lprobs.scatter_(1, forced, keep);
     }
+    if (joint) lprobs = joint_scores(lprobs, scorers, ctc_state, K, o, &extended);
     at::Tensor cand = lprobs + torch::tensor(scores).unsqueeze(1);  // (N, V)
     at::Tensor view = step == 0 ? cand.view({B, K, V}).select(1, 0) : cand.view({B, K * V});
     auto [top_scores, top_idx] = view.topk(std::min<int64_t>(2 * K, view.size(1)), 1);
@@ -121,6 +170,14 @@ std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Model*>& mode
     }
     if (std::all_of(finished.begin(), finished.end(), [](bool f) { return f; })) break;
 
+    if (joint) {
+      std::vector<CtcPrefixScorer::State> moved(static_cast<size_t>(N));
+      for (int64_t i = 0; i < N; ++i) {
+        auto it = extended.find({next[i].row, next[i].token});
+        moved[i] = it != extended.end() ? it->second : ctc_state[next[i].row];
+      }
+      ctc_state = std::move(moved);
+    }
     std::vector<int64_t> order(static_cast<size_t>(N));
     std::vector<std::vector<float>> new_history(static_cast<size_t>(N));
     for (int64_t i = 0; i < N; ++i) {

@@ -30,6 +30,17 @@ struct BeamSearchOptions {
   double unkpen = 0.0;
   int64_t pad = 1, eos = 2, unk = 3;
   int64_t max_target_positions = 1024;
+  // Joint CTC/attention (ESPnet's hybrid decoding): each extension scores
+  // (1 - ctc_weight) * log p_att + ctc_weight * (CTC prefix score gain, ctc_prefix_score.h), on
+  // the 1.5 * beam best tokens by attention; the CTC head must predict the target units.
+  double ctc_weight = 0.0;
+  int64_t ctc_blank = 0;
+};
+
+// The CTC side of joint decoding: lprobs (T, B, V) float log-probabilities, lengths (B) int64.
+struct CtcScores {
+  at::Tensor lprobs;
+  at::Tensor lengths;
 };
 
 struct Hypothesis {
@@ -50,6 +61,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Model& model, const EncoderOut&
 std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Model*>& models,
                                                  const std::vector<EncoderOut>& encoders,
                                                  int64_t src_len, const BeamSearchOptions& options,
-                                                 const at::Tensor& prefix = at::Tensor());
+                                                 const at::Tensor& prefix = at::Tensor(),
+                                                 const CtcScores* ctc = nullptr);
 
 }  // namespace trellis

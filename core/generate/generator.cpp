@@ -106,6 +106,19 @@ at::Tensor ctc_lprobs(const std::vector<Model*>& models, const std::vector<Encod
   return torch::logsumexp(torch::stack(lps), 0) - std::log(static_cast<double>(lps.size()));
 }
 
+// Joint CTC/attention adds CTC and decoder scores of the same unit: the CTC dictionary (the
+// source one, for ctc_multi_loss) must start with the target dictionary's symbols.
+void check_joint_vocabulary(const Task& task, const std::string& path) {
+  const Dictionary& tgt = task.target_dictionary();
+  const Dictionary* src = task.source_dictionary();
+  bool same = src != nullptr && src->size() >= tgt.size();
+  for (int64_t i = 0; same && i < tgt.size(); ++i) same = src->symbol(i) == tgt.symbol(i);
+  TRELLIS_CHECK(same, ConfigError,
+                "--ctc-weight: the CTC head of {} predicts other units than its decoder (the "
+                "source and target dictionaries differ), so their scores cannot be joined",
+                path);
+}
+
 std::vector<std::string> split_paths(const std::string& s) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -146,8 +159,8 @@ int run_generation(const Config& config) {
   const auto paths = split_paths(gen.path);
   for (const auto& p : paths)
     TRELLIS_CHECK(fs::exists(p), CheckpointError, "--path: checkpoint {}: no such file", p);
-  TRELLIS_CHECK(gen.ctc_weight == 0.0, ConfigError,
-                "--ctc-weight: joint CTC/attention decoding is not implemented yet");
+  TRELLIS_CHECK(gen.ctc_weight >= 0.0 && gen.ctc_weight <= 1.0, ConfigError,
+                "--ctc-weight must be in [0, 1] (got {})", gen.ctc_weight);
   make_scorer(gen);  // a scorer that is not there fails before any work
   TRELLIS_CHECK(gen.beam >= 1 && gen.nbest >= 1 && gen.nbest <= gen.beam, ConfigError,
                 "--beam must be >= 1 and --nbest in [1, --beam]");
@@ -207,6 +220,9 @@ int run_generation(const Config& config) {
   bo.max_target_positions = max_tgt > 0 && max_tgt < (1LL << 40) ? max_tgt : 1024;
   TRELLIS_CHECK(model.has_decoder() || gen.prefix_size == 0, ConfigError,
                 "--prefix-size needs a model with a decoder");
+  bo.ctc_weight = model.has_decoder() ? gen.ctc_weight : 0.0;
+  bo.ctc_blank = l.blank;
+  if (bo.ctc_weight > 0) check_joint_vocabulary(task, paths.front());
 
   const auto start = std::chrono::steady_clock::now();
   const double ln2 = std::log(2.0);
@@ -229,7 +245,12 @@ int run_generation(const Config& config) {
     if (model.has_decoder()) {
       at::Tensor prefix;
       if (gen.prefix_size > 0) prefix = batch.target.slice(1, 0, gen.prefix_size).to(device);
-      hyps = beam_search(models, encs, batch.src_tokens.size(1), bo, prefix);
+      CtcScores ctc;
+      if (bo.ctc_weight > 0) {
+        ctc.lprobs = ctc_lprobs(models, encs, paths);
+        ctc.lengths = encs[0].ctc_lengths;
+      }
+      hyps = beam_search(models, encs, batch.src_tokens.size(1), bo, prefix, &ctc);
     } else {
       at::Tensor lp = ctc_lprobs(models, encs, paths);  // (T, B, V)
       at::Tensor lens = encs[0].ctc_lengths.to(torch::kCPU);

@@ -8,6 +8,7 @@
 
 #include "core/generate/beam_search.h"
 #include "core/generate/ctc_decoder.h"
+#include "core/generate/ctc_prefix_score.h"
 #include "core/generate/wer_scorer.h"
 #include "models/conformer/conformer_options.h"
 #include "models/model.h"
@@ -24,7 +25,7 @@ at::Tensor log_table(std::vector<std::vector<double>> p) {
   return torch::tensor(flat).view({static_cast<int64_t>(p.size()), -1});
 }
 
-std::shared_ptr<Model> tiny_conformer(int64_t vocab) {
+std::shared_ptr<Model> tiny_conformer(int64_t vocab, bool ctc = false) {
   auto opts = arch_registry().make_options("conformer");
   auto& o = opts.as<ConformerOptions>();
   o.encoder_layers = 1;
@@ -37,6 +38,12 @@ std::shared_ptr<Model> tiny_conformer(int64_t vocab) {
   ModelContext ctx;
   ctx.input_feat_per_channel = 8;
   ctx.tgt_vocab_size = vocab;
+  if (ctc) {  // a CTC head over the target units + a blank (FBK's <ctc_blank>, last)
+    ctx.src_vocab_size = vocab + 1;
+    ctx.blank = vocab;
+    ctx.ctc_enabled = true;
+    o.ctc_encoder_layer = 1;
+  }
   torch::manual_seed(7);
   auto m = std::shared_ptr<Model>(model_registry().create("conformer", opts, ctx));
   m->eval();
@@ -188,4 +195,75 @@ TEST_CASE("wer scorer: corpus-level WER and CER with fairseq's normalisation",
   CHECK(cer.result_string() == "CER: 20.00");
   WerScorer empty(WerOptions{});
   CHECK(empty.score() == 0.0);
+}
+
+TEST_CASE("ctc prefix scores: prefix and full-labelling probabilities by enumeration",
+          "[unit][generate]") {
+  // T = 4 frames over {blank = 0, a = 1, b = 2, eos = 3 (never emitted)}.
+  torch::manual_seed(11);
+  auto logits = torch::randn({4, 4});
+  logits.select(1, 3).fill_(-1e9);  // each frame's probabilities still sum to 1
+  auto lp = torch::log_softmax(logits, 1);
+  auto lp_d = lp.to(torch::kDouble);
+  // Enumerate the 4^4 paths: P(labelling starts with g) and P(labelling == g).
+  auto brute = [&](const std::vector<int64_t>& g, bool exact) {
+    double total = 0;
+    for (int64_t code = 0; code < 256; ++code) {
+      std::vector<int64_t> path, lab;
+      double p = 0;
+      for (int64_t t = 0, c = code; t < 4; ++t, c /= 4) {
+        path.push_back(c % 4);
+        p += lp_d[t][c % 4].item<double>();
+      }
+      for (size_t t = 0; t < path.size(); ++t)
+        if (path[t] != 0 && (t == 0 || path[t] != path[t - 1])) lab.push_back(path[t]);
+      const bool match = exact ? lab == g
+                               : lab.size() >= g.size() && std::equal(g.begin(), g.end(), lab.begin());
+      if (match) total += std::exp(p);
+    }
+    return std::log(total);
+  };
+  CtcPrefixScorer scorer(lp, 0, 3);
+  auto s = scorer.initial();
+  std::vector<int64_t> g;
+  for (int64_t c : {1, 1, 2}) {  // a, a (a repeat needs a blank between), b
+    s = scorer.extend(s, c);
+    g.push_back(c);
+    INFO("prefix of length " << g.size());
+    CHECK(s.score == Approx(brute(g, false)).epsilon(1e-5));
+    CHECK(scorer.extend(s, 3).score == Approx(brute(g, true)).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("beam search: with --ctc-weight 1 the score is the CTC log-likelihood",
+          "[unit][generate]") {
+  torch::NoGradGuard no_grad;
+  const int64_t V = 12, eos = 2;
+  auto model = tiny_conformer(V, /*ctc=*/true);
+  torch::manual_seed(9);
+  auto enc = model->encode(torch::randn({2, 40, 8}), torch::tensor({40, 33}, torch::kLong));
+  REQUIRE(enc.ctc_logits.defined());
+  BeamSearchOptions o;
+  o.beam = 3;
+  o.nbest = 3;
+  o.max_len_b = 5;
+  o.lenpen = 0.0;  // raw sums
+  o.ctc_weight = 1.0;
+  o.ctc_blank = V;
+  CtcScores ctc{model->normalized_probs(enc.ctc_logits, true), enc.ctc_lengths};
+  auto hyps = beam_search(std::vector<Model*>{model.get()}, std::vector<EncoderOut>{enc}, 40, o,
+                          at::Tensor(), &ctc);
+  for (int64_t b = 0; b < 2; ++b) {
+    REQUIRE_FALSE(hyps[b].empty());
+    for (const auto& h : hyps[b]) {
+      std::vector<int64_t> units(h.tokens.begin(), h.tokens.end() - 1);  // without eos
+      if (units.empty()) continue;
+      // Independent reference: LibTorch's CTC loss of the same units.
+      const int64_t T = enc.ctc_lengths[b].item<int64_t>();
+      auto lp = ctc.lprobs.slice(0, 0, T).select(1, b).unsqueeze(1).to(torch::kDouble);
+      auto nll = at::ctc_loss(lp, torch::tensor(units).unsqueeze(0), {T},
+                              {static_cast<int64_t>(units.size())}, V, at::Reduction::Sum);
+      CHECK(h.score == Approx(-nll.item<double>()).epsilon(1e-4));
+    }
+  }
 }
