@@ -5,7 +5,8 @@
 // of every --valid-subset, checkpoint save (names and retention of core/checkpoint.h) and
 // restore (resume.h), progress lines and save_dir/metrics.jsonl.
 //
-// run_state.cpp builds and validates; run_state_checkpoint.cpp saves and restores.
+// run_state.cpp builds, run_state_validate.cpp validates and logs, run_state_checkpoint.cpp
+// saves and restores.
 
 #include <chrono>
 #include <cstdint>
