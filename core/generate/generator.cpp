@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/generate/beam_search.h"
 #include "core/generate/ctc_decoder.h"
+#include "core/generate/model_loader.h"
 #include "core/generate/make_scorer.h"
 #include "core/generation_options.h"
 #include "core/logging.h"
@@ -29,65 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 const log::Logger logger("trellis.generate");
-
-// The training configuration stored in a checkpoint, parsed back (its plugins are loaded).
-Config stored_config(const CheckpointState& s, const std::string& path) {
-  const fs::path tmp = fs::temp_directory_path() /
-                       fmt::format("trellis_generate_{}_config.yaml", ::getpid());
-  std::ofstream(tmp) << s.config_yaml;
-  try {
-    Config c = parse_command_line(train_program(), {"--config", tmp.string()}).config;
-    fs::remove(tmp);
-    return c;
-  } catch (const Error& e) {
-    fs::remove(tmp);
-    throw CheckpointError(fmt::format("{}: its stored configuration does not load here ({}); a "
-                                      "plugin it names may be missing: {}",
-                                      path, e.what(), [&] {
-                                        std::string p;
-                                        for (const auto& [k, v] : s.plugins)
-                                          p += (p.empty() ? "" : ", ") + k + " from " + v;
-                                        return p;
-                                      }()));
-  }
-}
-
-struct Loaded {
-  CheckpointState state;
-  Config config;
-  std::unique_ptr<Task> task;
-  std::shared_ptr<Model> model;
-  int64_t blank = 0;
-};
-
-Loaded load(const std::string& path, const Config& cli) {
-  Loaded l{load_checkpoint(path), Config{}, nullptr, nullptr, 0};
-  l.config = stored_config(l.state, path);
-  TaskContext ctx;
-  ctx.data_root = cli.get<DataRootOptions>("data").data;
-  ctx.criterion = l.state.criterion;
-  ctx.seed = static_cast<uint64_t>(cli.get<CommonOptions>("common").seed);
-  ctx.restored_state = l.state.task_state;
-  // The command line's --task (and its options) wins; otherwise the checkpoint's.
-  const bool cli_task = !cli.component("task").empty();
-  const std::string task_name = cli_task ? cli.component("task") : l.state.task;
-  const AnyOptions& task_options =
-      cli_task ? cli.find("task")->options : l.config.find("task")->options;
-  l.task = task_registry().create(task_name, task_options, ctx);
-  l.model = std::shared_ptr<Model>(
-      l.task->build_model(l.state.arch, l.config.find("arch")->options));
-  l.model->load_state_dict(l.state.model, /*strict=*/true);
-  l.state.model.clear();  // the model holds the weights now
-  l.state.optimizer_state.clear();
-  l.model->eval();
-  // The CTC blank: <ctc_blank> of the source dictionary (ctc_multi_loss), else index 0.
-  const Dictionary* src = l.task->source_dictionary();
-  if (l.state.criterion == "ctc_multi_loss" && src && src->contains("<ctc_blank>"))
-    l.blank = src->index("<ctc_blank>");
-  logger.info("loaded {}: --arch {} --task {} --criterion {} ({} updates)", path, l.state.arch,
-              task_name, l.state.criterion, l.state.num_updates);
-  return l;
-}
 
 // The CTC log-probabilities of an ensemble, averaged in probability space: (T, B, V) on the CPU.
 at::Tensor ctc_lprobs(const std::vector<Model*>& models, const std::vector<EncoderOut>& encs,
@@ -104,19 +46,6 @@ at::Tensor ctc_lprobs(const std::vector<Model*>& models, const std::vector<Encod
   }
   if (lps.size() == 1) return lps[0];
   return torch::logsumexp(torch::stack(lps), 0) - std::log(static_cast<double>(lps.size()));
-}
-
-// Joint CTC/attention adds CTC and decoder scores of the same unit: the CTC dictionary (the
-// source one, for ctc_multi_loss) must start with the target dictionary's symbols.
-void check_joint_vocabulary(const Task& task, const std::string& path) {
-  const Dictionary& tgt = task.target_dictionary();
-  const Dictionary* src = task.source_dictionary();
-  bool same = src != nullptr && src->size() >= tgt.size();
-  for (int64_t i = 0; same && i < tgt.size(); ++i) same = src->symbol(i) == tgt.symbol(i);
-  TRELLIS_CHECK(same, ConfigError,
-                "--ctc-weight: the CTC head of {} predicts other units than its decoder (the "
-                "source and target dictionaries differ), so their scores cannot be joined",
-                path);
 }
 
 std::vector<std::string> split_paths(const std::string& s) {
@@ -165,12 +94,12 @@ int run_generation(const Config& config) {
   TRELLIS_CHECK(gen.beam >= 1 && gen.nbest >= 1 && gen.nbest <= gen.beam, ConfigError,
                 "--beam must be >= 1 and --nbest in [1, --beam]");
   torch::NoGradGuard no_grad;
-  std::vector<Loaded> ensemble;
-  for (const auto& p : paths) ensemble.push_back(load(p, config));
-  Loaded& l = ensemble.front();
+  std::vector<LoadedCheckpoint> ensemble;
+  for (const auto& p : paths) ensemble.push_back(load_for_generation(p, config));
+  LoadedCheckpoint& l = ensemble.front();
   Task& task = *l.task;  // the first checkpoint's task reads the data for all
   Model& model = *l.model;
-  for (const Loaded& other : ensemble) {
+  for (const LoadedCheckpoint& other : ensemble) {
     TRELLIS_CHECK(other.task->target_dictionary().size() == task.target_dictionary().size() &&
                       other.model->has_decoder() == model.has_decoder(),
                   ConfigError,
@@ -237,7 +166,7 @@ int run_generation(const Config& config) {
     audio_seconds += static_cast<double>(batch.src_frames) * (raw ? 1.0 / 16000 : 0.01);
     std::vector<Model*> models;
     std::vector<EncoderOut> encs;
-    for (Loaded& e : ensemble) {
+    for (LoadedCheckpoint& e : ensemble) {
       models.push_back(e.model.get());
       encs.push_back(e.model->encode(batch.src_tokens.to(device), batch.src_lengths.to(device)));
     }

@@ -1,0 +1,32 @@
+#pragma once
+// What `generate` decodes with: a checkpoint's model, task and vocabularies rebuilt from the
+// checkpoint alone (its stored configuration, parsed again, and its task state).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/checkpoint.h"
+#include "core/cli_parser.h"
+
+namespace trellis {
+
+class Model;
+class Task;
+
+struct LoadedCheckpoint {  // state.model is emptied once the model holds the weights
+  CheckpointState state;
+  Config config;
+  std::unique_ptr<Task> task;
+  std::shared_ptr<Model> model;
+  int64_t blank = 0;
+};
+
+// cli: generate's parsed command line (DATA_ROOT, --task, --seed). CheckpointError names the
+// file and the plugins it needs when its configuration does not load.
+LoadedCheckpoint load_for_generation(const std::string& path, const Config& cli);
+// ConfigError unless the CTC dictionary starts with the target dictionary's symbols (joint
+// CTC/attention adds their scores unit by unit).
+void check_joint_vocabulary(const Task& task, const std::string& path);
+
+}  // namespace trellis
