@@ -27,6 +27,8 @@ struct GenerationOptions {
   bool wer_remove_punct = false;
   bool wer_lowercase = false;
   bool wer_char_level = false;
+  std::string sacrebleu_tokenizer = "13a";
+  bool sacrebleu_lowercase = false;
   std::optional<int64_t> max_tokens;
   std::optional<int64_t> batch_size;
   bool skip_invalid_size_inputs_valid_test = false;
@@ -54,6 +56,9 @@ struct GenerationOptions {
     v.field("wer_remove_punct", wer_remove_punct, "drop tokens made only of punctuation");
     v.field("wer_lowercase", wer_lowercase, "lowercase before WER");
     v.field("wer_char_level", wer_char_level, "score characters instead of words");
+    v.field("sacrebleu_tokenizer", sacrebleu_tokenizer, "tokenizer applied before sacreBLEU")
+        .choices({"none", "13a", "intl", "char"});
+    v.field("sacrebleu_lowercase", sacrebleu_lowercase, "lowercase before sacreBLEU");
     v.field("max_tokens", max_tokens, "maximum padded source frames per batch");
     v.field("batch_size", batch_size, "maximum sentences per batch");
     v.field("skip_invalid_size_inputs_valid_test", skip_invalid_size_inputs_valid_test,

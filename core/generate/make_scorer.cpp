@@ -1,6 +1,7 @@
 #include "core/generate/make_scorer.h"
 
 #include "core/error.h"
+#include "core/generate/bleu_scorer.h"
 #include "core/generate/wer_scorer.h"
 #include "core/generation_options.h"
 
@@ -16,8 +17,14 @@ std::unique_ptr<Scorer> make_scorer(const GenerationOptions& gen) {
     wo.cer = gen.scoring == "cer";
     return std::make_unique<WerScorer>(wo);
   }
-  throw ConfigError(fmt::format("--scoring {}: only wer and cer are implemented so far",
-                                gen.scoring));
+  if (gen.scoring == "sacrebleu") {
+    BleuOptions bo;
+    bo.tokenizer = gen.sacrebleu_tokenizer;
+    bo.lowercase = gen.sacrebleu_lowercase;
+    return std::make_unique<SacrebleuScorer>(bo);
+  }
+  throw ConfigError(
+      fmt::format("--scoring {}: only wer, cer and sacrebleu are implemented so far", gen.scoring));
 }
 
 }  // namespace trellis

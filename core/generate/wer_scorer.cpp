@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/generate/tokenizer_13a.h"
 #include "criteria/criterion.h"  // edit_distance
 
 namespace trellis {
@@ -37,10 +38,10 @@ bool is_punct_char(const std::string& ch) {
 }  // namespace
 
 std::vector<std::string> wer_tokens(const std::string& text, const WerOptions& o) {
-  TRELLIS_CHECK(o.tokenizer == "none", ConfigError,
-                "--wer-tokenizer {}: only 'none' (whitespace) is implemented so far", o.tokenizer);
+  TRELLIS_CHECK(o.tokenizer == "none" || o.tokenizer == "13a", ConfigError,
+                "--wer-tokenizer {}: not implemented (none and 13a are)", o.tokenizer);
   std::vector<std::string> words;
-  std::istringstream in(text);
+  std::istringstream in(o.tokenizer == "13a" ? tokenize_13a(text) : text);
   for (std::string w; in >> w;) {
     if (o.remove_punct) {
       const auto chars = utf8_chars(w);
