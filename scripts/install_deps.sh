@@ -14,7 +14,7 @@ PACKAGES=(
   libcli11-dev libyaml-cpp-dev libfmt-dev nlohmann-json3-dev catch2
   libfftw3-dev libsndfile1-dev libsoxr-dev libsentencepiece-dev
   libopenblas0-openmp
-  espeak-ng sox
+  espeak-ng sox procps
 )
 
 missing=()
