@@ -133,6 +133,14 @@ int run_generation(const Config& config) {
   }
   std::ostream& out = file.is_open() ? static_cast<std::ostream&>(file) : std::cout;
   std::unique_ptr<Scorer> scorer = make_scorer(gen);
+  const bool lid = gen.scoring == "lid_acc";
+  TRELLIS_CHECK(!lid || lang_tag, ConfigError,
+                "--scoring lid_acc needs targets that start with a language tag "
+                "(prepend_tgt_lang_tag in the data config)");
+  if (lid && gen.prefix_size > 0)
+    logger.warn("--scoring lid_acc with --prefix-size {}: the tag is forced from the reference, "
+                "so the accuracy is 100% by construction",
+                gen.prefix_size);
 
   BeamSearchOptions bo;
   bo.beam = gen.beam;
@@ -212,7 +220,11 @@ int run_generation(const Config& config) {
           }
         }
         if (n == 0) {
-          scorer->add_string(ref, text);
+          const Dictionary& d = task.target_dictionary();
+          if (lid)  // the language tags: the first target symbol of each
+            scorer->add_string(d.symbol(t[0]), h.tokens.empty() ? "" : d.symbol(h.tokens[0]));
+          else
+            scorer->add_string(ref, text);
           tokens += static_cast<int64_t>(h.tokens.size());
         }
       }

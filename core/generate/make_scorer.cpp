@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/generate/bleu_scorer.h"
+#include "core/generate/lid_scorer.h"
 #include "core/generate/wer_scorer.h"
 #include "core/generation_options.h"
 
@@ -23,8 +24,9 @@ std::unique_ptr<Scorer> make_scorer(const GenerationOptions& gen) {
     bo.lowercase = gen.sacrebleu_lowercase;
     return std::make_unique<SacrebleuScorer>(bo);
   }
-  throw ConfigError(
-      fmt::format("--scoring {}: only wer, cer and sacrebleu are implemented so far", gen.scoring));
+  if (gen.scoring == "lid_acc") return std::make_unique<LidAccuracyScorer>();
+  throw ConfigError(fmt::format(
+      "--scoring {}: only wer, cer, sacrebleu and lid_acc are implemented so far", gen.scoring));
 }
 
 }  // namespace trellis

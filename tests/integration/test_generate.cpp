@@ -132,10 +132,51 @@ TEST_CASE("generate: attention beam search on the seed model, --results-path, er
   INFO(joint.output);
   CHECK(joint.exit_code == 0);
   CHECK(count_lines(joint.output, "D-") == 10);
+  auto no_tags = run_command(gen + " --scoring lid_acc");
+  CHECK(no_tags.exit_code == 2);
+  CHECK(no_tags.output.find("--scoring lid_acc needs targets that start with a language tag") !=
+        std::string::npos);
   auto bad = run_command(gen + " --ctc-weight 1.5");
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("--ctc-weight must be in [0, 1]") != std::string::npos);
   auto missing = run_command(fmt::format("{} {} --path {}/nope.pt", bin("generate"), data, dir));
   CHECK(missing.exit_code != 0);
   CHECK(missing.output.find("checkpoint " + dir + "/nope.pt: no such file") != std::string::npos);
+}
+
+TEST_CASE("generate: --scoring lid_acc on targets with language tags", "[integration][generate]") {
+  const std::string data = trellis::testing::train_corpus();
+  if (data.empty()) return;
+  const std::string dir = trellis::testing::fresh_dir("generate_lid");
+  // The test corpus with a tgt_lang column (en, fr alternating) and prepend_tgt_lang_tag.
+  const std::string tagged = dir + "/data";
+  auto prep = run_command(fmt::format(
+      "mkdir -p {1} && cp {0}/config.yaml {0}/dict.txt {1}/ && "
+      "printf '\\nprepend_tgt_lang_tag: true\\n' >> {1}/config.yaml && "
+      "printf '<lang:en> 1\\n<lang:fr> 1\\n' >> {1}/dict.txt && for s in train dev; do "
+      "awk -F'\\t' 'NR == 1 {{ print $0 \"\\ttgt_lang\"; next }} "
+      "{{ print $0 \"\\t\" (NR % 2 ? \"en\" : \"fr\") }}' {0}/$s.tsv > {1}/$s.tsv; done",
+      data, tagged));
+  INFO(prep.output);
+  REQUIRE(prep.exit_code == 0);
+  auto t = run_command(fmt::format(
+      "{} {} --task speech_to_text_ctc --arch conformer --criterion ctc_multi_loss "
+      "--underlying-criterion label_smoothed_cross_entropy --ignore-prefix-size 1 "
+      "--ctc-encoder-layer 1 --optimizer adam --lr 2e-3 --max-update 3 --save-dir {}{}",
+      bin("train"), tagged, dir, kTiny));
+  INFO(t.output);
+  REQUIRE(t.exit_code == 0);
+  auto r = run_command(fmt::format("{} {} --gen-subset dev --path {}/checkpoint_last.pt --beam 2 "
+                                   "--scoring lid_acc --max-len-b 10 --threads 1",
+                                   bin("generate"), tagged, dir));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(std::regex_search(
+      r.output, std::regex("Generate dev with beam=2: ACC: [0-9]+\\.[0-9]{2} \\([0-9]+/10\\)")));
+  // With the tag forced from the reference every sentence is right.
+  auto forced = run_command(fmt::format("{} {} --gen-subset dev --path {}/checkpoint_last.pt "
+                                        "--beam 2 --scoring lid_acc --prefix-size 1 "
+                                        "--max-len-b 10 --threads 1",
+                                        bin("generate"), tagged, dir));
+  CHECK(forced.output.find("ACC: 100.00 (10/10)") != std::string::npos);
 }

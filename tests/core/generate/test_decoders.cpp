@@ -9,6 +9,7 @@
 #include "core/generate/beam_search.h"
 #include "core/generate/ctc_decoder.h"
 #include "core/generate/ctc_prefix_score.h"
+#include "core/generate/lid_scorer.h"
 #include "core/generate/wer_scorer.h"
 #include "models/conformer/conformer_options.h"
 #include "models/model.h"
@@ -266,4 +267,16 @@ TEST_CASE("beam search: with --ctc-weight 1 the score is the CTC log-likelihood"
       CHECK(h.score == Approx(-nll.item<double>()).epsilon(1e-4));
     }
   }
+}
+
+TEST_CASE("lid_acc scorer: share of hypotheses with the reference's language tag",
+          "[unit][generate]") {
+  LidAccuracyScorer acc;
+  CHECK(acc.score() == 0.0);
+  acc.add_string("<lang:de>", "<lang:de>");
+  acc.add_string("<lang:de>", "<lang:en>");
+  acc.add_string("<lang:en>", "<lang:en>");
+  acc.add_string("<lang:en>", "");  // an empty hypothesis has no tag
+  CHECK(acc.score() == Approx(50.0));
+  CHECK(acc.result_string() == "ACC: 50.00 (2/4)");
 }
