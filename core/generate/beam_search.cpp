@@ -22,6 +22,23 @@ struct Live {
   float lprob;  // of this token
 };
 
+// Bans (-inf in lprobs (N, V)) every token that would end an n-gram already in the row's
+// prefix. tokens: (N, L) with eos first; the prefix is tokens[:, 1 .. step].
+void ban_repeated_ngrams(const at::Tensor& tokens, int64_t step, int64_t n, at::Tensor* lprobs) {
+  const at::Tensor cpu = tokens.to(torch::kCPU);
+  auto tok = cpu.accessor<int64_t, 2>();
+  auto lp = lprobs->accessor<float, 2>();
+  for (int64_t i = 0; i < tokens.size(0); ++i) {
+    // The last n-1 generated tokens are tok[i][step-n+2 .. step]; an earlier n-gram starting at
+    // j (1 <= j, j+n-1 <= step) with the same first n-1 tokens bans its last one.
+    for (int64_t j = 1; j + n - 1 <= step; ++j) {
+      bool same = true;
+      for (int64_t k = 0; k < n - 1 && same; ++k) same = tok[i][j + k] == tok[i][step - n + 2 + k];
+      if (same) lp[i][tok[i][j + n - 1]] = kNegInf;
+    }
+  }
+}
+
 // Joint scores (N, V): (1 - w) * attention + w * CTC prefix gain on the pre-beam tokens of
 // each row, -inf elsewhere; the extended CTC states go to *extended. lprobs: (N, V).
 at::Tensor joint_scores(const at::Tensor& lprobs, const std::vector<CtcPrefixScorer>& scorers,
@@ -124,6 +141,8 @@ std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Model*>& mode
     } else if (step < o.min_len) {
       lprobs.select(1, o.eos).fill_(kNegInf);
     }
+    if (o.no_repeat_ngram_size > 0 && step + 1 >= o.no_repeat_ngram_size)
+      ban_repeated_ngrams(tokens, step, o.no_repeat_ngram_size, &lprobs);
     if (step < P) {  // forced prefix token
       at::Tensor forced = prefix.select(1, step).to(torch::kCPU).repeat_interleave(K).unsqueeze(1);
       at::Tensor keep = lprobs.gather(1, forced);

@@ -30,6 +30,9 @@ struct BeamSearchOptions {
   double unkpen = 0.0;
   int64_t pad = 1, eos = 2, unk = 3;
   int64_t max_target_positions = 1024;
+  // fairseq's --no-repeat-ngram-size n: a token that would repeat an n-gram already in the
+  // prefix is banned (0 = off).
+  int64_t no_repeat_ngram_size = 0;
   // Joint CTC/attention (ESPnet's hybrid decoding): each extension scores
   // (1 - ctc_weight) * log p_att + ctc_weight * (CTC prefix score gain, ctc_prefix_score.h), on
   // the 1.5 * beam best tokens by attention; the CTC head must predict the target units.

@@ -91,6 +91,11 @@ int run_generation(const Config& config) {
   TRELLIS_CHECK(gen.ctc_weight >= 0.0 && gen.ctc_weight <= 1.0, ConfigError,
                 "--ctc-weight must be in [0, 1] (got {})", gen.ctc_weight);
   make_scorer(gen);  // a scorer that is not there fails before any work
+  TRELLIS_CHECK(gen.model_overrides == "{}" || gen.model_overrides.empty(), ConfigError,
+                "--model-overrides {}: overriding stored model options is not implemented yet",
+                gen.model_overrides);
+  TRELLIS_CHECK(gen.no_repeat_ngram_size >= 0, ConfigError,
+                "--no-repeat-ngram-size must be >= 0");
   TRELLIS_CHECK(gen.beam >= 1 && gen.nbest >= 1 && gen.nbest <= gen.beam, ConfigError,
                 "--beam must be >= 1 and --nbest in [1, --beam]");
   torch::NoGradGuard no_grad;
@@ -150,6 +155,7 @@ int run_generation(const Config& config) {
   bo.min_len = gen.min_len;
   bo.lenpen = gen.lenpen;
   bo.unkpen = gen.unkpen;
+  bo.no_repeat_ngram_size = gen.no_repeat_ngram_size;
   const Dictionary& tgt = task.target_dictionary();
   bo.pad = tgt.pad();
   bo.eos = tgt.eos();

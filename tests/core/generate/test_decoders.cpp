@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <set>
 
 #include "core/generate/beam_search.h"
 #include "core/generate/ctc_decoder.h"
@@ -279,4 +280,32 @@ TEST_CASE("lid_acc scorer: share of hypotheses with the reference's language tag
   acc.add_string("<lang:en>", "");  // an empty hypothesis has no tag
   CHECK(acc.score() == Approx(50.0));
   CHECK(acc.result_string() == "ACC: 50.00 (2/4)");
+}
+
+TEST_CASE("beam search: --no-repeat-ngram-size bans repeated n-grams", "[unit][generate]") {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_conformer(12);
+  torch::manual_seed(13);
+  auto enc = model->encode(torch::randn({2, 40, 8}), torch::tensor({40, 36}, torch::kLong));
+  for (int64_t n : {1, 2}) {
+    BeamSearchOptions o;
+    o.beam = 3;
+    o.nbest = 3;
+    o.max_len_b = 8;
+    o.min_len = 6;  // long hypotheses over 10 producible units: repeats are likely unbanned
+    o.no_repeat_ngram_size = n;
+    auto hyps = beam_search(*model, enc, 40, o);
+    for (const auto& sentence : hyps) {
+      REQUIRE(sentence.size() == 3);
+      for (const auto& h : sentence) {
+        CHECK(h.tokens.size() >= 7);
+        std::set<std::vector<int64_t>> seen;
+        for (size_t i = 0; i + n <= h.tokens.size() - 1; ++i) {  // the eos aside
+          std::vector<int64_t> gram(h.tokens.begin() + i, h.tokens.begin() + i + n);
+          INFO("n = " << n << ", position " << i);
+          CHECK(seen.insert(gram).second);
+        }
+      }
+    }
+  }
 }
