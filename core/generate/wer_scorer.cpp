@@ -24,15 +24,30 @@ std::vector<std::string> utf8_chars(const std::string& s) {
   return out;
 }
 
-// ASCII punctuation, and U+2010..U+205E (dashes, quotes, ellipsis) and U+00A1..U+00BF signs.
+// Unicode general category P* (what fairseq's --wer-remove-punct tests) for the ranges text
+// here uses: ASCII (not the symbols $+<=>^`|~, category S), Latin-1 (¡ § « ¶ · » ¿), General
+// Punctuation U+2010..U+2027 and U+2030..U+205E (but ⁄ U+2044 and ⁒ U+2052, symbols) and the
+// CJK marks U+3001..U+3003, U+3008..U+3011. Anything else counts as not punctuation.
 bool is_punct_char(const std::string& ch) {
-  if (ch.size() == 1) return std::ispunct(static_cast<unsigned char>(ch[0])) != 0;
-  const auto b0 = static_cast<unsigned char>(ch[0]);
-  const auto b1 = static_cast<unsigned char>(ch[1]);
-  if (ch.size() == 2 && b0 == 0xC2) return b1 >= 0xA1 && b1 <= 0xBF && b1 != 0xAD;
-  if (ch.size() == 3 && b0 == 0xE2 && b1 == 0x80) return true;              // U+2000..U+203F
-  if (ch.size() == 3 && b0 == 0xE2 && b1 == 0x81) return static_cast<unsigned char>(ch[2]) <= 0x9E;
-  return false;
+  // The code point of one UTF-8 character.
+  const auto b = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(ch[i])); };
+  uint32_t cp = 0;
+  if (ch.size() == 1) cp = b(0);
+  else if (ch.size() == 2) cp = ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+  else if (ch.size() == 3) cp = ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+  else return false;
+  if (cp < 0x80)
+    return std::ispunct(static_cast<int>(cp)) != 0 &&
+           std::string("$+<=>^`|~").find(static_cast<char>(cp)) == std::string::npos;
+  switch (cp) {
+    case 0xA1: case 0xA7: case 0xAB: case 0xB6: case 0xB7: case 0xBB: case 0xBF:
+      return true;
+    default:
+      break;
+  }
+  if (cp >= 0x2010 && cp <= 0x2027) return true;
+  if (cp >= 0x2030 && cp <= 0x205E) return cp != 0x2044 && cp != 0x2052;
+  return (cp >= 0x3001 && cp <= 0x3003) || (cp >= 0x3008 && cp <= 0x3011);
 }
 
 }  // namespace
