@@ -240,7 +240,7 @@ TEST_CASE("ctc prefix scores: prefix and full-labelling probabilities by enumera
 TEST_CASE("beam search: with --ctc-weight 1 the score is the CTC log-likelihood",
           "[unit][generate]") {
   torch::NoGradGuard no_grad;
-  const int64_t V = 12, eos = 2;
+  const int64_t V = 12;
   auto model = tiny_conformer(V, /*ctc=*/true);
   torch::manual_seed(9);
   auto enc = model->encode(torch::randn({2, 40, 8}), torch::tensor({40, 33}, torch::kLong));
