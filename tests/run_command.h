@@ -35,6 +35,16 @@ inline std::string fresh_dir(const std::string& name) {
   return d.string();
 }
 
+// Runs `command` in the background with its output in dir/log, sends `signal` (a kill(1)
+// name: INT, TERM, ...) to it once the log contains `marker` (or after 60 s), waits for it,
+// and returns the log followed by "exit=<code>".
+inline CommandResult run_and_signal(const std::string& command, const std::string& dir,
+                                    const std::string& marker, const std::string& signal) {
+  return run_command("(" + command + " > " + dir + "/log 2>&1 & pid=$!; for i in $(seq 600); do "
+                     "grep -q '" + marker + "' " + dir + "/log && break; sleep 0.1; done; kill -" +
+                     signal + " $pid; wait $pid; echo exit=$?); cat " + dir + "/log");
+}
+
 inline std::string bin(const std::string& name) {
   return std::string(TRELLIS_BINARY_DIR) + "/bin/" + name;
 }

@@ -7,17 +7,12 @@
 #include <limits>
 #include <map>
 
+#include "core/generate/log_math.h"
+
 namespace trellis {
 namespace {
 
-constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-
-double log_add(double a, double b) {
-  if (a == kNegInf) return b;
-  if (b == kNegInf) return a;
-  const double m = std::max(a, b);
-  return m + std::log1p(std::exp(-std::abs(a - b)));
-}
+constexpr double kNegInf = kLogZero;
 
 struct PrefixScore {
   double pb = kNegInf;   // alignments ending in blank

@@ -159,10 +159,7 @@ TEST_CASE("distributed: SIGINT stops every worker after the same update; the run
   if (data.empty()) return;
   const std::string dir = trellis::testing::fresh_dir("dist_signal");
   const std::string cmd = run(data, dir, "--distributed-world-size 2 --max-update 100000");
-  auto r = run_command(fmt::format(
-      "({} > {}/log 2>&1 & pid=$!; for i in $(seq 600); do grep -q 'num_updates=2' {}/log && "
-      "break; sleep 0.1; done; kill -INT $pid; wait $pid; echo exit=$?); cat {}/log",
-      cmd, dir, dir, dir));
+  auto r = trellis::testing::run_and_signal(cmd, dir, "num_updates=2", "INT");
   INFO(r.output);
   CHECK(r.output.find("exit=130") != std::string::npos);
   CHECK(r.output.find("passing it to the workers") != std::string::npos);

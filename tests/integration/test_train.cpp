@@ -202,10 +202,7 @@ TEST_CASE("train: SIGINT saves checkpoint_last.pt and exits 130; the next run re
       "--save-dir {} --max-update 1000 --encoder-layers 1 --encoder-embed-dim 32 "
       "--encoder-ffn-embed-dim 64 --encoder-attention-heads 2 --conv-channels 32 --threads 1",
       bin("train"), data, dir);
-  auto r = run_command(fmt::format(
-      "({} > {}/log 2>&1 & pid=$!; for i in $(seq 600); do grep -q 'num_updates=2' {}/log && "
-      "break; sleep 0.1; done; kill -INT $pid; wait $pid; echo exit=$?); cat {}/log",
-      cmd, dir, dir, dir));
+  auto r = trellis::testing::run_and_signal(cmd, dir, "num_updates=2", "INT");
   INFO(r.output);
   CHECK(r.output.find("exit=130") != std::string::npos);
   CHECK(r.output.find("stopped by signal 2") != std::string::npos);
