@@ -1,24 +1,45 @@
 #!/usr/bin/env bash
 # The README's main job: install, build, synthesize a small speech corpus with espeak-ng,
 # prepare it as a fairseq layout, train a small conformer CTC model, decode the test split with
-# generate and print its WER.
-# Everything goes under ./out/quickstart (corpus, data, checkpoints, logs); running it again
-# resumes the training (it stops at once when --max-update was reached).
-# TRELLIS_QUICKSTART_UTTS (300) and TRELLIS_QUICKSTART_UPDATES (600) size the run.
+# generate, print its WER, plot the training curves and say where everything is.
+# Usage: bash scripts/quickstart.sh
+# Everything goes under ./out/quickstart (corpus, data, checkpoints, logs, plots); running it
+# again resumes the training (it stops at once when --max-update was reached).
+# Environment (all optional):
+#   TRELLIS_QUICKSTART_DIR         output folder (default ./out/quickstart)
+#   TRELLIS_QUICKSTART_UTTS        utterances to synthesize (300)
+#   TRELLIS_QUICKSTART_UPDATES     training updates (600)
+#   TRELLIS_QUICKSTART_TRAIN_ARGS  extra train flags (split on whitespace), appended (later
+#                                  flags win), e.g. a smaller model for a reduced run:
+#                                  "--encoder-layers 1 --encoder-embed-dim 32 ..."
+#   TRELLIS_QUICKSTART_SKIP_SETUP  1: skip install_deps.sh and build.sh, use the executables
+#                                  already built in $TRELLIS_BUILD_DIR/bin
+#   TRELLIS_BUILD_DIR              the build folder (default ./build)
+# tests/integration/test_quickstart.cpp runs a reduced mode (40 utterances, 30 updates, a tiny
+# model) of this script end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 work=${TRELLIS_QUICKSTART_DIR:-$root/out/quickstart}
 n_utts=${TRELLIS_QUICKSTART_UTTS:-300}
 max_update=${TRELLIS_QUICKSTART_UPDATES:-600}
+read -r -a extra_args <<< "${TRELLIS_QUICKSTART_TRAIN_ARGS:-}"
+bin=${TRELLIS_BUILD_DIR:-$root/build}/bin
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "installing Debian packages"
-bash scripts/install_deps.sh
-step "building"
-bash scripts/build.sh
-bin=$root/build/bin
+if [ "${TRELLIS_QUICKSTART_SKIP_SETUP:-0}" = 1 ]; then
+  step "TRELLIS_QUICKSTART_SKIP_SETUP=1: using the executables in $bin"
+  for exe in prepare train generate plot; do
+    [ -x "$bin/$exe" ] || { echo "$bin/$exe missing: build first (scripts/build.sh)" >&2; exit 1; }
+  done
+else
+  step "installing Debian packages"
+  bash scripts/install_deps.sh
+  step "building"
+  bash scripts/build.sh
+  bin=$root/build/bin
+fi
 
 step "synthesizing $n_utts utterances with espeak-ng"
 bash scripts/make_corpus.sh "$work/corpus" "$n_utts" 1
@@ -38,15 +59,20 @@ step "training a small conformer CTC model on the CPU ($max_update updates, a fe
   --encoder-ffn-embed-dim 576 --conv-channels 256 --conformer-conv-kernel-size 15 \
   --dropout 0.1 --valid-subset dev,test --best-checkpoint-metric wer --validate-interval 5 \
   --save-dir "$work/checkpoints" --no-epoch-checkpoints --log-interval 50 \
-  --log-file "$work/train.log"
+  --log-file "$work/train.log" ${extra_args[@]+"${extra_args[@]}"}
 
 step "decoding the test split with build/bin/generate (CTC prefix beam search, beam 5)"
 "$bin/generate" "$work/data" --gen-subset test --path "$work/checkpoints/checkpoint_best.pt" \
   --beam 5 --scoring wer --results-path "$work/decode"
 result=$(tail -1 "$work/decode/generate-test.txt")
 
+step "plotting the training curves (loss, WER, learning rate) from metrics.jsonl"
+"$bin/plot" "$work/checkpoints" -o "$work/plots/training_curves.svg" \
+  --title "quickstart: conformer CTC on $n_utts espeak-ng utterances"
+
 step "done"
 echo "$result"
-echo "checkpoints: $work/checkpoints (checkpoint_best.pt, checkpoint_last.pt)"
-echo "hypotheses: $work/decode/generate-test.txt (T-/H-/D- lines, as fairseq-generate)"
-echo "training log: $work/train.log; metrics for plots: $work/checkpoints/metrics.jsonl"
+echo "checkpoints: $work/checkpoints/checkpoint_best.pt (best dev WER), checkpoint_last.pt"
+echo "hypotheses:  $work/decode/generate-test.txt (T-/H-/D- lines, as fairseq-generate)"
+echo "logs:        $work/train.log (training log), $work/checkpoints/metrics.jsonl (one JSON per line)"
+echo "plots:       $work/plots/training_curves.svg (open it in a browser)"
