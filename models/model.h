@@ -86,6 +86,12 @@ class Model : public torch::nn::Module {
   // (max source frames, max target tokens) the model accepts, for the task's size filter
   // (fairseq's model.max_positions()); unbounded by default.
   virtual std::pair<int64_t, int64_t> max_positions() const;
+  // Initializes from the pretrained weights the options name (wav2vec2's --w2v-path). train
+  // calls it once for a fresh model, never when a checkpoint is restored; generate never does.
+  virtual void load_pretrained() {}
+  // The trainer's update count, before every update (fairseq's set_num_updates), for models
+  // whose behaviour changes with it (--freeze-finetune-updates).
+  virtual void set_num_updates(int64_t num_updates) { (void)num_updates; }
   // Number of parameter elements (what fairseq logs as "num. model params").
   int64_t num_parameters() const;
 };

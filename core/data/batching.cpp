@@ -165,7 +165,8 @@ std::vector<int64_t> filter_by_size(const std::vector<int64_t>& ordered,
     }
     TRELLIS_CHECK(skip_invalid, DataError,
                   "size of sample #{}{} is invalid (source {} frames, target {} tokens; max "
-                  "positions ({}, {})), skip this example with "
+                  "positions ({}, {})): raise --max-source-positions / --max-target-positions (raw "
+                  "audio counts samples) or skip such examples with "
                   "--skip-invalid-size-inputs-valid-test",
                   i, ids.empty() ? "" : " ('" + ids.at(static_cast<size_t>(i)) + "')", src, tgt,
                   max_source, max_target);

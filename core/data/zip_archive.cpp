@@ -1,5 +1,6 @@
 #include "core/data/zip_archive.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <fstream>
@@ -90,7 +91,7 @@ std::vector<ZipEntry> list_zip(const std::string& path) {
   }
   std::vector<uint8_t> cd = read_at(in, cd_offset, cd_size, file_size, path);
   std::vector<ZipEntry> out;
-  out.reserve(count);
+  out.reserve(std::min<uint64_t>(count, cd_size / 46));  // 46 bytes per record at least
   size_t p = 0;
   for (uint64_t k = 0; k < count; ++k) {
     if (p + 46 > cd.size() || le(&cd[p], 4) != kCentralSig) {

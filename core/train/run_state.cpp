@@ -213,6 +213,7 @@ void RunState::build() {
                                                        : load_checkpoint(plan->path));
   } else {
     logger.info("no existing checkpoint found in {}: training from scratch", ck.save_dir);
+    model_->load_pretrained();  // --w2v-path
   }
   if (comm_) sync_model_from_rank0();
   trainer_->lr_step(iterator_->next_epoch_idx(), std::nullopt);

@@ -207,6 +207,7 @@ StepRecord Trainer::valid_step(const SpeechBatch& batch) {
 
 void Trainer::set_num_updates(int64_t n) {
   num_updates_ = n;
+  model_.set_num_updates(n);
   apply_lr(scheduler_.step_update(n));
 }
 
