@@ -39,8 +39,8 @@ std::string Progress::inner_line(const Stats& stats, int64_t epoch, int64_t upda
   return "";
 }
 
-std::string Progress::summary_line(const Stats& stats, int64_t epoch,
-                                   const std::string& tag) const {
+std::string Progress::summary_line(const Stats& stats, int64_t epoch, const std::string& tag,
+                                   bool validation) const {
   if (format_ == "json") {
     nlohmann::ordered_json j;
     j["epoch"] = epoch;
@@ -49,7 +49,7 @@ std::string Progress::summary_line(const Stats& stats, int64_t epoch,
   }
   if (format_ == "none") return "";
   std::string s = fmt::format("epoch {:03d}", epoch);
-  if (tag != "train") s += fmt::format(" | valid on '{}' subset", tag);
+  if (validation || tag != "train") s += fmt::format(" | valid on '{}' subset", tag);
   for (const auto& st : stats) s += " | " + st.key + " " + format_stat(st);
   return s;
 }

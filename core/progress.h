@@ -35,8 +35,10 @@ class Progress {
 
   // One in-epoch line; update: 1-based index in the epoch, of `total`; "" for tqdm/none.
   std::string inner_line(const Stats& stats, int64_t epoch, int64_t update, int64_t total) const;
-  // End-of-epoch ("train") or validation (tag = subset name) summary; "" for none.
-  std::string summary_line(const Stats& stats, int64_t epoch, const std::string& tag) const;
+  // End-of-epoch ("train") or validation (tag = subset name; `validation` marks a validation
+  // of a subset named "train") summary; "" for none.
+  std::string summary_line(const Stats& stats, int64_t epoch, const std::string& tag,
+                           bool validation = false) const;
   // The tqdm bar text (without carriage return), e.g.
   //   epoch 003:  10%|##        | 400/4000 [loss=6.123, lr=0.0001]
   std::string bar(const Stats& stats, int64_t epoch, int64_t update, int64_t total) const;

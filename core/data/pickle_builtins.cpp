@@ -83,6 +83,13 @@ PickleRef numpy_scalar(const std::vector<PickleRef>& a) {
 }  // namespace
 
 PickleRef call_pickle_builtin(const std::string& g, const std::vector<PickleRef>& a) {
+  // LibTorch's torch::pickle_save (our own checkpoints) tags typed containers:
+  // restore_type_tag(value, "Dict[str, Tensor]"), build_intlist([...]), ...
+  if (g == "torch.jit._pickle.restore_type_tag" || g == "torch.jit._pickle.build_intlist" ||
+      g == "torch.jit._pickle.build_doublelist" || g == "torch.jit._pickle.build_boollist" ||
+      g == "torch.jit._pickle.build_tensorlist") {
+    if (!a.empty()) return a[0];
+  }
   if (g == "collections.OrderedDict" || g == "builtins.dict" || g == "collections.defaultdict") {
     auto d = PickleValue::make(Kind::kDict);  // defaultdict's default factory is dropped
     if (g != "collections.defaultdict" && !a.empty() && a[0]->is(Kind::kDict)) {

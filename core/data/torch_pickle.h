@@ -100,7 +100,8 @@ struct PickleHooks {
 // What unpickle() makes of a call to one of these, else nullptr: collections.OrderedDict,
 // defaultdict and dict -> dict; set / frozenset -> list; _codecs.encode, bytes, bytearray ->
 // bytes; numpy.core.multiarray.scalar of a bool/int/float dtype -> bool / int / float;
-// getattr(global, name) -> global; copyreg._reconstructor / __newobj__ -> object of the class.
+// getattr(global, name) -> global; copyreg._reconstructor / __newobj__ -> object of the class;
+// torch.jit._pickle.restore_type_tag(v, type) and build_*list(v) (LibTorch's pickle_save) -> v.
 PickleRef call_pickle_builtin(const std::string& global, const std::vector<PickleRef>& args);
 
 // Runs one pickle from data[0, size) up to its STOP; REDUCE / NEWOBJ go to hooks.call, then

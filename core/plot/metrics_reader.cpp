@@ -67,6 +67,8 @@ MetricsLog parse_metrics_jsonl(const std::string& text, const std::string& path)
     }
     MetricsRecord r;
     r.tag = j["tag"].get<std::string>();
+    // A validation of a subset named "train" is not the training curve.
+    if (r.tag == "train" && j.value("valid", false)) r.tag = "train (valid)";
     r.line = lineno;
     for (const auto& [key, value] : j.items())
       if (value.is_number()) r.values[key] = value.get<double>();

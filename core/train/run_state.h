@@ -68,8 +68,9 @@ class RunState {
   // appended to save_dir/metrics.jsonl.
   void log_progress(const MeterWindow& meters, const std::string& tag, int64_t epoch,
                     int64_t update, int64_t total);
+  // validation: stats of a validation (its tag is the subset name, possibly "train").
   void log_stats(const Stats& stats, const std::string& tag, int64_t epoch, int64_t update,
-                 int64_t total);
+                 int64_t total, bool validation = false);
   void draw_bar(const MeterWindow& meters, int64_t epoch, int64_t update, int64_t total);
 
  private:

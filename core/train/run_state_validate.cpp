@@ -125,7 +125,7 @@ double RunState::validate(const std::string& subset) {
   }
   double best = best_ ? (better(*value, *best_) ? *value : *best_) : *value;
   stats.push_back({"best_" + metric, best, 3});
-  log_stats(stats, subset, iterator_->epoch(), 0, 0);
+  log_stats(stats, subset, iterator_->epoch(), 0, 0, /*validation=*/true);
   return *value;
 }
 
@@ -145,19 +145,20 @@ void RunState::log_progress(const MeterWindow& meters, const std::string& tag, i
 }
 
 void RunState::log_stats(const Stats& stats, const std::string& tag, int64_t epoch,
-                         int64_t update, int64_t total) {
+                         int64_t update, int64_t total, bool validation) {
   if (bar_drawn_) {
     std::cerr << "\n";
     bar_drawn_ = false;
   }
   const std::string line = tag == "train_inner"
                                ? progress_->inner_line(stats, epoch, update, total)
-                               : progress_->summary_line(stats, epoch, tag);
+                               : progress_->summary_line(stats, epoch, tag, validation);
   if (!line.empty()) log::write(log::Level::kInfo, tag, line);
   if (metrics_jsonl_.is_open()) {
     nlohmann::ordered_json j;
     j["tag"] = tag;
     j["epoch"] = epoch;
+    if (validation) j["valid"] = true;
     for (const auto& s : stats) j[s.key] = std::isfinite(s.value) ? s.value : 0.0;
     metrics_jsonl_ << j.dump() << "\n";
     metrics_jsonl_.flush();

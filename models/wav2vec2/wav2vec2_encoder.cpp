@@ -108,7 +108,8 @@ at::Tensor Wav2Vec2EncoderImpl::forward(at::Tensor x, const at::Tensor& pad,
         at::rand({1}).item<double>() < options_.layerdrop)
       continue;
     if (options_.checkpoint_activations && is_training()) {
-      x = checkpoint([&](const at::Tensor& h) { return layer->forward(h, pad); }, x);
+      // The backward re-runs the lambda after this function returned: capture by value.
+      x = checkpoint([layer, pad](const at::Tensor& h) mutable { return layer->forward(h, pad); }, x);
     } else {
       x = layer->forward(x, pad);
     }
