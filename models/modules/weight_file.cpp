@@ -20,16 +20,16 @@ namespace {
 
 at::ScalarType scalar_type(const std::string& dtype, const std::string& where) {
   static const std::map<std::string, at::ScalarType> types = {
-      {"F32", at::kFloat}, {"F16", at::kHalf},   {"BF16", at::kBFloat16}, {"F64", at::kDouble},
-      {"I64", at::kLong},  {"I32", at::kInt},    {"I16", at::kShort},     {"I8", at::kChar},
+      {"F32", at::kFloat}, {"F16", at::kHalf}, {"BF16", at::kBFloat16}, {"F64", at::kDouble},
+      {"I64", at::kLong},  {"I32", at::kInt},  {"I16", at::kShort},     {"I8", at::kChar},
       {"U8", at::kByte},   {"BOOL", at::kBool}};
   auto it = types.find(dtype);
   TRELLIS_CHECK(it != types.end(), DataError, "{}: unsupported tensor dtype {}", where, dtype);
   return it->second;
 }
 
-void add_tensors(std::map<std::string, at::Tensor>& out, const std::map<std::string, SafeTensor>& in,
-                 const std::string& file) {
+void add_tensors(std::map<std::string, at::Tensor>& out,
+                 const std::map<std::string, SafeTensor>& in, const std::string& file) {
   for (const auto& [name, t] : in) out[name] = tensor_from_safetensor(t, file + ": " + name);
 }
 
@@ -96,10 +96,10 @@ std::string resolve_weight_file(const std::string& path) {
        {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"}) {
     if (fs::exists(fs::path(path) / name)) return (fs::path(path) / name).string();
   }
-  throw DataError(fmt::format(
-      "{}: a directory without model.safetensors, model.safetensors.index.json or "
-      "pytorch_model.bin",
-      path));
+  throw DataError(
+      fmt::format("{}: a directory without model.safetensors, model.safetensors.index.json or "
+                  "pytorch_model.bin",
+                  path));
 }
 
 std::map<std::string, at::Tensor> read_weight_file(const std::string& path) {

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "models/modules/gelu.h"
+#include "models/modules/norm.h"
 
 namespace trellis {
 
@@ -58,8 +59,13 @@ at::Tensor FeatureExtractorImpl::forward(const at::Tensor& wav) {
                   "wav2vec2: an input of {} samples is too short for the feature extractor",
                   wav.size(1));
     x = b.conv->forward(x);  // (B, C, T)
-    if (b.group_norm) x = b.group_norm->forward(x);
-    if (b.layer_norm) x = b.layer_norm->forward(x.transpose(1, 2)).transpose(1, 2);
+    if (b.group_norm) {      // in the weights' dtype (fairseq's Fp32GroupNorm), as layer_norm()
+      const auto& gn = b.group_norm;
+      x = at::group_norm(x.to(gn->weight.scalar_type()), gn->options.num_groups(), gn->weight,
+                         gn->bias, gn->options.eps())
+              .to(x.scalar_type());
+    }
+    if (b.layer_norm) x = layer_norm(b.layer_norm, x.transpose(1, 2)).transpose(1, 2);
     x = trellis::gelu(x);
   }
   return x.transpose(1, 2);  // (B, T, C)

@@ -20,8 +20,7 @@ void Wav2Vec2Options::validate() const {
                 encoder_embed_dim, conv_pos_groups);
   TRELLIS_CHECK(mask_length > 0 && mask_channel_length > 0, ConfigError,
                 "--mask-length and --mask-channel-length must be positive");
-  TRELLIS_CHECK(mask_prob >= 0 && mask_prob < 1 && mask_channel_prob >= 0 &&
-                    mask_channel_prob < 1,
+  TRELLIS_CHECK(mask_prob >= 0 && mask_prob < 1 && mask_channel_prob >= 0 && mask_channel_prob < 1,
                 ConfigError, "--mask-prob and --mask-channel-prob must lie in [0, 1)");
   TRELLIS_CHECK(layerdrop >= 0 && layerdrop < 1, ConfigError, "--layerdrop must lie in [0, 1)");
   TRELLIS_CHECK(feature_grad_mult >= 0, ConfigError, "--feature-grad-mult must be >= 0");
@@ -35,9 +34,10 @@ std::vector<std::tuple<int64_t, int64_t, int64_t>> Wav2Vec2Options::conv_layers(
   for (char c : conv_feature_layers)
     if (!std::isspace(static_cast<unsigned char>(c))) s += c;
   auto fail = [&](const char* why) {
-    throw ConfigError(fmt::format("--conv-feature-layers '{}': {} (expected e.g. "
-                                  "[(512,10,5)] + [(512,3,2)] * 4)",
-                                  conv_feature_layers, why));
+    throw ConfigError(
+        fmt::format("--conv-feature-layers '{}': {} (expected e.g. "
+                    "[(512,10,5)] + [(512,3,2)] * 4)",
+                    conv_feature_layers, why));
   };
   std::vector<std::tuple<int64_t, int64_t, int64_t>> out;
   size_t i = 0;
@@ -118,8 +118,8 @@ std::pair<int64_t, int64_t> Wav2Vec2Model::max_positions() const {
 EncoderOut Wav2Vec2Model::encode(const at::Tensor& src_tokens, const at::Tensor& src_lengths,
                                  bool return_all_hiddens) {
   body_->train(is_training());  // the body is not a registered child (see the constructor)
-  Wav2Vec2Output w = body_->forward(waveform_batch(src_tokens), src_lengths, /*mask=*/true,
-                                    return_all_hiddens);
+  Wav2Vec2Output w =
+      body_->forward(waveform_batch(src_tokens), src_lengths, /*mask=*/true, return_all_hiddens);
   EncoderOut e;
   e.encoder_out = w.x;
   e.encoder_padding_mask = w.padding_mask;

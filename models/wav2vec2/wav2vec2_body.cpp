@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "models/modules/norm.h"
 #include "models/wav2vec2/wav2vec2_mask.h"
 
 namespace trellis {
@@ -71,7 +72,8 @@ Wav2Vec2BodyImpl::Wav2Vec2BodyImpl(const Wav2Vec2Options& o) : options_(o) {
 std::pair<at::Tensor, at::Tensor> Wav2Vec2BodyImpl::draw_masks(const at::Tensor& x,
                                                                const at::Tensor& lengths) {
   // One draw from torch's generator seeds the span sampler: masks follow --seed and resume.
-  std::mt19937_64 rng(static_cast<uint64_t>(at::randint(1LL << 62, {1}, at::kLong).item<int64_t>()));
+  std::mt19937_64 rng(
+      static_cast<uint64_t>(at::randint(1LL << 62, {1}, at::kLong).item<int64_t>()));
   const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
   std::vector<int64_t> valid(static_cast<size_t>(b), t);
   if (lengths.defined())
@@ -101,7 +103,7 @@ Wav2Vec2Output Wav2Vec2BodyImpl::forward(const at::Tensor& wav, const at::Tensor
       out.features = GradMultiply::apply(out.features, options_.feature_grad_mult);
   }
   const int64_t b = out.features.size(0), t = out.features.size(1);
-  at::Tensor x = post_extract_proj_->forward(layer_norm_->forward(out.features));  // (B, T, D)
+  at::Tensor x = post_extract_proj_->forward(layer_norm(layer_norm_, out.features));  // (B, T, D)
   x = dropout_input_->forward(x);
   if (lengths.defined()) {
     out.lengths = feature_extractor_->output_lengths(lengths.cpu()).clamp_max(t);

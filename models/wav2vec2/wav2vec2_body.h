@@ -22,10 +22,10 @@
 namespace trellis {
 
 struct Wav2Vec2Output {
-  at::Tensor x;             // (T, B, D) float, encoder output
-  at::Tensor padding_mask;  // (B, T) bool, true = padding
-  at::Tensor lengths;       // (B) int64 frames
-  at::Tensor features;      // (B, T, C) float, feature-extractor output (before layer_norm)
+  at::Tensor x;                     // (T, B, D) float, encoder output
+  at::Tensor padding_mask;          // (B, T) bool, true = padding
+  at::Tensor lengths;               // (B) int64 frames
+  at::Tensor features;              // (B, T, C) float, feature-extractor output (before layer_norm)
   std::vector<at::Tensor> hiddens;  // (T, B, D) per layer, when asked for
 };
 

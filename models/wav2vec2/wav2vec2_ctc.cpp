@@ -39,8 +39,7 @@ EncoderOut Wav2Vec2CtcModel::encode(const at::Tensor& src_tokens, const at::Tens
   {
     std::optional<at::NoGradGuard> frozen;
     if (is_training() && body_frozen()) frozen.emplace();
-    w = body_->forward(waveform_batch(src_tokens), src_lengths, /*mask=*/true,
-                       return_all_hiddens);
+    w = body_->forward(waveform_batch(src_tokens), src_lengths, /*mask=*/true, return_all_hiddens);
   }
   EncoderOut e;
   e.encoder_out = w.x;

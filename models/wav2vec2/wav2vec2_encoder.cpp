@@ -7,6 +7,7 @@
 
 #include "models/modules/checkpoint.h"
 #include "models/modules/gelu.h"
+#include "models/modules/norm.h"
 
 namespace trellis {
 
@@ -19,7 +20,7 @@ void bert_init(torch::nn::Linear& l) {
   if (l->bias.defined()) l->bias.zero_();
 }
 
-torch::nn::LayerNorm layer_norm(int64_t d) {
+torch::nn::LayerNorm make_layer_norm(int64_t d) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-5));
 }
 
@@ -41,12 +42,12 @@ Wav2Vec2LayerImpl::Wav2Vec2LayerImpl(const Wav2Vec2Options& o)
       }
     }
   }
-  self_attn_layer_norm_ = register_module("self_attn_layer_norm", layer_norm(d));
+  self_attn_layer_norm_ = register_module("self_attn_layer_norm", make_layer_norm(d));
   fc1_ = register_module("fc1", torch::nn::Linear(d, o.encoder_ffn_embed_dim));
   fc2_ = register_module("fc2", torch::nn::Linear(o.encoder_ffn_embed_dim, d));
   bert_init(fc1_);
   bert_init(fc2_);
-  final_layer_norm_ = register_module("final_layer_norm", layer_norm(d));
+  final_layer_norm_ = register_module("final_layer_norm", make_layer_norm(d));
   dropout1_ = register_module("dropout1", FastDropout(o.dropout));
   dropout2_ = register_module("dropout2", FastDropout(o.activation_dropout));
   dropout3_ = register_module("dropout3", FastDropout(o.dropout));
@@ -58,13 +59,14 @@ at::Tensor Wav2Vec2LayerImpl::forward(const at::Tensor& x, const at::Tensor& pad
     return dropout3_->forward(fc2_->forward(dropout2_->forward(trellis::gelu(fc1_->forward(h)))));
   };
   if (layer_norm_first_) {
-    at::Tensor h = self_attn_layer_norm_->forward(x);
+    at::Tensor h = layer_norm(self_attn_layer_norm_, x);
     at::Tensor y = x + dropout1_->forward(self_attn_->forward(h, h, h, pad, at::Tensor()));
-    return y + ffn(final_layer_norm_->forward(y));
+    return y + ffn(layer_norm(final_layer_norm_, y));
   }
-  at::Tensor y = self_attn_layer_norm_->forward(
-      x + dropout1_->forward(self_attn_->forward(x, x, x, pad, at::Tensor())));
-  return final_layer_norm_->forward(y + ffn(y));
+  at::Tensor y =
+      layer_norm(self_attn_layer_norm_,
+                 x + dropout1_->forward(self_attn_->forward(x, x, x, pad, at::Tensor())));
+  return layer_norm(final_layer_norm_, y + ffn(y));
 }
 
 Wav2Vec2EncoderImpl::Wav2Vec2EncoderImpl(const Wav2Vec2Options& o) : options_(o) {
@@ -80,7 +82,7 @@ Wav2Vec2EncoderImpl::Wav2Vec2EncoderImpl(const Wav2Vec2Options& o) : options_(o)
     pos_weight_g_ = conv->register_parameter("weight_g", gn);
     pos_weight_v_ = conv->register_parameter("weight_v", v);
   }
-  layer_norm_ = register_module("layer_norm", layer_norm(d));
+  layer_norm_ = register_module("layer_norm", make_layer_norm(d));
   dropout_ = register_module("dropout", FastDropout(o.dropout));
   auto list = register_module("layers", std::make_shared<torch::nn::Module>());
   for (int64_t i = 0; i < o.encoder_layers; ++i)
@@ -101,7 +103,7 @@ at::Tensor Wav2Vec2EncoderImpl::forward(at::Tensor x, const at::Tensor& pad,
                                         std::vector<at::Tensor>* hiddens) {
   if (pad.defined()) x = x.masked_fill(pad.unsqueeze(-1), 0.0);
   x = x + positional(x);
-  if (!options_.layer_norm_first) x = layer_norm_->forward(x);
+  if (!options_.layer_norm_first) x = layer_norm(layer_norm_, x);
   x = dropout_->forward(x).transpose(0, 1);  // (T, B, D)
   for (auto& layer : layers_) {
     if (is_training() && options_.layerdrop > 0 &&
@@ -109,13 +111,14 @@ at::Tensor Wav2Vec2EncoderImpl::forward(at::Tensor x, const at::Tensor& pad,
       continue;
     if (options_.checkpoint_activations && is_training()) {
       // The backward re-runs the lambda after this function returned: capture by value.
-      x = checkpoint([layer, pad](const at::Tensor& h) mutable { return layer->forward(h, pad); }, x);
+      x = checkpoint([layer, pad](const at::Tensor& h) mutable { return layer->forward(h, pad); },
+                     x);
     } else {
       x = layer->forward(x, pad);
     }
     if (hiddens) hiddens->push_back(x);
   }
-  if (options_.layer_norm_first) x = layer_norm_->forward(x);
+  if (options_.layer_norm_first) x = layer_norm(layer_norm_, x);
   return x;
 }
 

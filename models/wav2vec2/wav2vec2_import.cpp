@@ -35,7 +35,9 @@ const log::Logger logger("trellis.models.wav2vec2");
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
-std::string shape_of(const at::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
+std::string shape_of(const at::Tensor& t) {
+  return fmt::format("[{}]", fmt::join(t.sizes(), ", "));
+}
 
 }  // namespace
 
@@ -72,8 +74,9 @@ std::string wav2vec2_body_key(const std::string& key, bool layer_norm_mode, bool
   if (p.size() >= 4 && p[0] == "feature_extractor" && p[1] == "conv_layers") {
     if (p[3] == "conv") return join({"feature_extractor", "conv_layers", p[2], "0", join(p, 4)});
     if (p[3] == "layer_norm")
-      return layer_norm_mode ? join({"feature_extractor", "conv_layers", p[2], "2", "1", join(p, 4)})
-                             : join({"feature_extractor", "conv_layers", p[2], "2", join(p, 4)});
+      return layer_norm_mode
+                 ? join({"feature_extractor", "conv_layers", p[2], "2", "1", join(p, 4)})
+                 : join({"feature_extractor", "conv_layers", p[2], "2", join(p, 4)});
   }
   if (p.size() >= 2 && p[0] == "feature_projection") {
     if (p[1] == "layer_norm") return join({"layer_norm", join(p, 2)});
@@ -93,8 +96,7 @@ std::string wav2vec2_body_key(const std::string& key, bool layer_norm_mode, bool
   return join(p);
 }
 
-Wav2Vec2Options wav2vec2_options_from_hf_config(const std::string& config_json,
-                                                Wav2Vec2Options o) {
+Wav2Vec2Options wav2vec2_options_from_hf_config(const std::string& config_json, Wav2Vec2Options o) {
   std::ifstream in(config_json);
   TRELLIS_CHECK(in.good(), DataError, "cannot open {}", config_json);
   nlohmann::json j;
@@ -104,8 +106,8 @@ Wav2Vec2Options wav2vec2_options_from_hf_config(const std::string& config_json,
     o.encoder_layers = j.value("num_hidden_layers", o.encoder_layers);
     o.encoder_attention_heads = j.value("num_attention_heads", o.encoder_attention_heads);
     o.encoder_ffn_embed_dim = j.value("intermediate_size", o.encoder_ffn_embed_dim);
-    o.extractor_mode = j.value("feat_extract_norm", std::string("group")) == "layer"
-                           ? "layer_norm" : "default";
+    o.extractor_mode =
+        j.value("feat_extract_norm", std::string("group")) == "layer" ? "layer_norm" : "default";
     o.layer_norm_first = j.value("do_stable_layer_norm", false);
     o.conv_bias = j.value("conv_bias", false);
     o.conv_pos = j.value("num_conv_pos_embeddings", o.conv_pos);
@@ -119,8 +121,8 @@ Wav2Vec2Options wav2vec2_options_from_hf_config(const std::string& config_json,
       o.conv_feature_layers = fmt::format("{}", fmt::join(blocks, " + "));
     }
   } catch (const nlohmann::json::exception& e) {
-    throw DataError(fmt::format("{}: not a Hugging Face wav2vec2 config ({})", config_json,
-                                e.what()));
+    throw DataError(
+        fmt::format("{}: not a Hugging Face wav2vec2 config ({})", config_json, e.what()));
   }
   return o;
 }
@@ -169,8 +171,8 @@ Wav2Vec2ImportReport load_wav2vec2_weights(Model& model, const std::string& body
   at::NoGradGuard no_grad;
   for (const auto& [key, t] : weights) {
     bool head = false, pretraining = false;
-    const std::string k = wav2vec2_body_key(key, o.extractor_mode == "layer_norm", &head,
-                                            &pretraining);
+    const std::string k =
+        wav2vec2_body_key(key, o.extractor_mode == "layer_norm", &head, &pretraining);
     if (pretraining) {
       ++r.skipped_pretraining;
       continue;
@@ -229,7 +231,7 @@ Wav2Vec2ImportReport load_wav2vec2_weights(Model& model, const std::string& body
               r.missing.empty() ? "" : ", mask_emb newly initialized");
   if (!r.unexpected.empty())
     logger.warn("{}: {} tensors not used, e.g. {}", file, r.unexpected.size(),
-                   r.unexpected.front());
+                r.unexpected.front());
   return r;
 }
 

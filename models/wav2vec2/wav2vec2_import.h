@@ -2,7 +2,8 @@
 // Pretrained wav2vec2 weights into a trellis model (--w2v-path, spec/models.md 2.11).
 //
 // Accepted key namings, mapped to fairseq's Wav2Vec2Model names:
-//   Hugging Face  [wav2vec2.]feature_extractor.conv_layers.i.conv.* -> feature_extractor.conv_layers.i.0.*
+//   Hugging Face  [wav2vec2.]feature_extractor.conv_layers.i.conv.* ->
+//   feature_extractor.conv_layers.i.0.*
 //                 ...conv_layers.i.layer_norm.* -> conv_layers.0.2.* (group) / conv_layers.i.2.1.*
 //                 feature_projection.layer_norm.* -> layer_norm.*
 //                 feature_projection.projection.* -> post_extract_proj.*
@@ -28,7 +29,7 @@
 namespace trellis {
 
 struct Wav2Vec2ImportReport {
-  int64_t loaded = 0;             // tensors copied into the model
+  int64_t loaded = 0;  // tensors copied into the model
   int64_t skipped_pretraining = 0;
   bool head_loaded = false;
   std::vector<std::string> missing;     // model keys left at their initial values

@@ -34,9 +34,8 @@ std::vector<std::vector<bool>> compute_mask_indices(const std::vector<int64_t>& 
     std::vector<int64_t> idx;
     const double u = unit(rng);
     if (sz > 1 && spans.prob > 0) {
-      int64_t num = static_cast<int64_t>(spans.prob * static_cast<double>(sz) /
-                                             static_cast<double>(spans.length) +
-                                         u);
+      int64_t num = static_cast<int64_t>(
+          spans.prob * static_cast<double>(sz) / static_cast<double>(spans.length) + u);
       num = std::max(spans.min_masks, num);
       if (num > 0) {
         int64_t range = sz - spans.length;  // span starts
@@ -57,8 +56,8 @@ std::vector<std::vector<bool>> compute_mask_indices(const std::vector<int64_t>& 
     std::vector<int64_t> idx = rows[b];
     if (spans.same_count && idx.size() > fewest) {
       std::vector<int64_t> keep;
-      for (int64_t j : choose_distinct(static_cast<int64_t>(idx.size()),
-                                       static_cast<int64_t>(fewest), rng))
+      for (int64_t j :
+           choose_distinct(static_cast<int64_t>(idx.size()), static_cast<int64_t>(fewest), rng))
         keep.push_back(idx[static_cast<size_t>(j)]);
       idx = keep;
     }

@@ -38,11 +38,12 @@ void pretraining(Wav2Vec2Options& o) {
 
 using trellis::Wav2Vec2Options;
 
-TRELLIS_REGISTER_ARCH("wav2vec2_ctc", "wav2vec2_ctc", Wav2Vec2Options, [](Wav2Vec2Options&) {},
-                      "wav2vec2 base + CTC head (768 dim, 12 layers, group-norm extractor)");
-TRELLIS_REGISTER_ARCH("wav2vec2_ctc_base", "wav2vec2_ctc", Wav2Vec2Options,
-                      [](Wav2Vec2Options&) {},
-                      "wav2vec2 base + CTC head (facebook/wav2vec2-base(-960h) layout)");
+TRELLIS_REGISTER_ARCH(
+    "wav2vec2_ctc", "wav2vec2_ctc", Wav2Vec2Options, [](Wav2Vec2Options&) {},
+    "wav2vec2 base + CTC head (768 dim, 12 layers, group-norm extractor)");
+TRELLIS_REGISTER_ARCH(
+    "wav2vec2_ctc_base", "wav2vec2_ctc", Wav2Vec2Options, [](Wav2Vec2Options&) {},
+    "wav2vec2 base + CTC head (facebook/wav2vec2-base(-960h) layout)");
 TRELLIS_REGISTER_ARCH("wav2vec2_ctc_large", "wav2vec2_ctc", Wav2Vec2Options, trellis::large,
                       "wav2vec2 large + CTC head (1024 dim, 24 layers; wav2vec2-large-960h)");
 TRELLIS_REGISTER_ARCH("wav2vec2_ctc_large_lv60", "wav2vec2_ctc", Wav2Vec2Options,

@@ -3,9 +3,9 @@
 // extractor never changes, --keep-interval-updates 2 keeps two checkpoints; then --w2v-path
 // starts a new run from that checkpoint (a torch pickle) with --freeze-finetune-updates holding
 // the body; generate decodes and scores it.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <regex>
 
@@ -31,14 +31,17 @@ const char* kTinyWav2Vec2 =
 // (loss, uer, wer) of every validation on `subset`, in order.
 std::vector<std::array<double, 3>> validations(const std::string& log, const std::string& subset) {
   std::vector<std::array<double, 3>> out;
-  std::regex re("valid on '" + subset + "' subset \\| loss ([0-9.]+) .*\\| uer ([0-9.]+) \\| wer ([0-9.]+)");
+  std::regex re("valid on '" + subset +
+                "' subset \\| loss ([0-9.]+) .*\\| uer ([0-9.]+) \\| wer ([0-9.]+)");
   for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator();
        ++it)
     out.push_back({std::stod((*it)[1]), std::stod((*it)[2]), std::stod((*it)[3])});
   return out;
 }
 
-bool is_extractor(const std::string& k) { return k.find("feature_extractor.") != std::string::npos; }
+bool is_extractor(const std::string& k) {
+  return k.find("feature_extractor.") != std::string::npos;
+}
 bool is_head(const std::string& k) { return k.rfind("w2v_encoder.proj.", 0) == 0; }
 
 }  // namespace
@@ -79,7 +82,8 @@ TEST_CASE("train: wav2vec2_ctc fine-tunes, keeps its extractor frozen, restarts 
   // are not epoch ends: 92 and 138).
   int interval = 0;
   for (const auto& e : fs::directory_iterator(dir + "/a"))
-    interval += std::regex_match(e.path().filename().string(), std::regex("checkpoint_\\d+_\\d+\\.pt"));
+    interval +=
+        std::regex_match(e.path().filename().string(), std::regex("checkpoint_\\d+_\\d+\\.pt"));
   CHECK(interval == 2);
 
   // The extractor (fairseq's --feature-grad-mult 0 default) did not move between the update-92
@@ -100,7 +104,8 @@ TEST_CASE("train: wav2vec2_ctc fine-tunes, keeps its extractor frozen, restarts 
   // for all 4 updates (--freeze-finetune-updates 100), only the CTC head learns.
   const std::string run2 = bin("train") + " " + data + kTinyWav2Vec2 + " --save-dir " + dir +
                            "/b --max-update 4 --disable-validation --freeze-finetune-updates 100"
-                           " --w2v-path " + dir + "/a/checkpoint_last.pt";
+                           " --w2v-path " +
+                           dir + "/a/checkpoint_last.pt";
   r = run_command(run2);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);

@@ -6,8 +6,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "goldens.h"
 #include "golden_tensor.h"
+#include "goldens.h"
 #include "models/modules/weight_file.h"
 #include "models/wav2vec2/wav2vec2_ctc.h"
 #include "models/wav2vec2/wav2vec2_import.h"
@@ -49,8 +49,8 @@ void check_against(Wav2Vec2CtcModel& model, const SafeTensorsFile& io, bool laye
     CHECK(relative_error(e.ctc_logits.squeeze(1), want) < 1e-5);
     Wav2Vec2Output w = model.body()->forward(wav, torch::tensor({n}), false, true);
     CHECK(torch::allclose(w.features[0], golden(io, u + "extractor_features"), 1e-5, 1e-5));
-    CHECK(torch::allclose(w.hiddens.back().squeeze(1), golden(io, u + "layer_outputs.last"),
-                          1e-5, 1e-5));
+    CHECK(torch::allclose(w.hiddens.back().squeeze(1), golden(io, u + "layer_outputs.last"), 1e-5,
+                          1e-5));
   }
   // A padded batch: valid frames agree (group norm sees the padding: only the longest row).
   EncoderOut e = model.encode(waves, lengths);
@@ -61,8 +61,8 @@ void check_against(Wav2Vec2CtcModel& model, const SafeTensorsFile& io, bool laye
   for (int64_t b = 0; b < waves.size(0); ++b) {
     if (!layer_norm_mode && b != longest) continue;
     const int64_t t = out_lengths[b].item<int64_t>();
-    CHECK(torch::allclose(e.ctc_logits.select(1, b).slice(0, 0, t), want[b].slice(0, 0, t),
-                          1e-5, 1e-5));
+    CHECK(torch::allclose(e.ctc_logits.select(1, b).slice(0, 0, t), want[b].slice(0, 0, t), 1e-5,
+                          1e-5));
   }
   // Without lengths (how Hugging Face runs group-norm checkpoints): every frame.
   EncoderOut n = model.encode(waves, at::Tensor());
@@ -72,8 +72,7 @@ void check_against(Wav2Vec2CtcModel& model, const SafeTensorsFile& io, bool laye
 
 }  // namespace
 
-TEST_CASE("wav2vec2_ctc matches torchaudio on every wav2vec2 fixture",
-          "[unit][wav2vec2][golden]") {
+TEST_CASE("wav2vec2_ctc matches torchaudio on every wav2vec2 fixture", "[unit][wav2vec2][golden]") {
   const auto fixtures = fixture_names();
   REQUIRE(fixtures.size() >= 2);
   for (const auto& base : fixtures) {
@@ -88,7 +87,8 @@ TEST_CASE("wav2vec2_ctc matches torchaudio on every wav2vec2 fixture",
     CHECK(report.missing.empty());
     CHECK(report.unexpected.empty());
     CHECK(report.head_loaded);
-    check_against(model, SafeTensorsFile(base + ".io.safetensors"), o.extractor_mode == "layer_norm");
+    check_against(model, SafeTensorsFile(base + ".io.safetensors"),
+                  o.extractor_mode == "layer_norm");
   }
 }
 
@@ -98,11 +98,12 @@ TEST_CASE("wav2vec2 weights load from a torch .bin and a fairseq .pt", "[unit][w
   Wav2Vec2Options o = wav2vec2_options_from_hf_config(base + ".config.json");
   ModelContext ctx;
   ctx.tgt_vocab_size = 12;
-  for (const std::string file : {"w2v2_large_tiny.pytorch_model.bin", "w2v2_large_tiny.fairseq.pt"}) {
+  for (const std::string file :
+       {"w2v2_large_tiny.pytorch_model.bin", "w2v2_large_tiny.fairseq.pt"}) {
     INFO(file);
     Wav2Vec2CtcModel model(o, ctx);
-    auto r = load_wav2vec2_weights(model, "w2v_encoder.w2v_model.", o, dir + file,
-                                   "w2v_encoder.proj.");
+    auto r =
+        load_wav2vec2_weights(model, "w2v_encoder.w2v_model.", o, dir + file, "w2v_encoder.proj.");
     CHECK(r.missing.empty());
     CHECK(r.unexpected.empty());
     CHECK(r.head_loaded);
@@ -122,7 +123,8 @@ TEST_CASE("wav2vec2 key names map from Hugging Face and fairseq", "[unit][wav2ve
   CHECK(key("wav2vec2.feature_projection.projection.weight", false) == "post_extract_proj.weight");
   CHECK(key("feature_projection.layer_norm.weight", false) == "layer_norm.weight");
   CHECK(key("wav2vec2.masked_spec_embed", false) == "mask_emb");
-  CHECK(key("wav2vec2.encoder.pos_conv_embed.conv.weight_g", false) == "encoder.pos_conv.0.weight_g");
+  CHECK(key("wav2vec2.encoder.pos_conv_embed.conv.weight_g", false) ==
+        "encoder.pos_conv.0.weight_g");
   CHECK(key("wav2vec2.encoder.pos_conv_embed.conv.parametrizations.weight.original1", false) ==
         "encoder.pos_conv.0.weight_v");
   CHECK(key("encoder.pos_conv.0.parametrizations.weight.original0", false) ==
@@ -135,7 +137,8 @@ TEST_CASE("wav2vec2 key names map from Hugging Face and fairseq", "[unit][wav2ve
         "encoder.layers.2.fc1.weight");
   CHECK(key("wav2vec2.encoder.layers.2.final_layer_norm.weight", false) ==
         "encoder.layers.2.final_layer_norm.weight");
-  CHECK(key("w2v_encoder.w2v_model.encoder.layers.0.fc2.bias", false) == "encoder.layers.0.fc2.bias");
+  CHECK(key("w2v_encoder.w2v_model.encoder.layers.0.fc2.bias", false) ==
+        "encoder.layers.0.fc2.bias");
   CHECK_FALSE(head);
   CHECK(key("lm_head.weight", false) == "weight");
   CHECK(head);
@@ -167,9 +170,10 @@ TEST_CASE("a base-sized Hugging Face safetensors file loads with only the head m
   CHECK(r.loaded == static_cast<int64_t>(hf.size()) - 2);
   auto params = model.named_parameters();
   CHECK(torch::equal(params["w2v_encoder.proj.weight"], head_before));
-  CHECK(torch::equal(params["w2v_encoder.w2v_model.encoder.layers.7.fc1.weight"],
-                     hf["wav2vec2.encoder.layers.7.feed_forward.intermediate_dense.weight"]
-                         .to(at::kHalf).to(at::kFloat)));
+  CHECK(torch::equal(
+      params["w2v_encoder.w2v_model.encoder.layers.7.fc1.weight"],
+      hf["wav2vec2.encoder.layers.7.feed_forward.intermediate_dense.weight"].to(at::kHalf).to(
+          at::kFloat)));
   // Another size is refused with the key and both shapes.
   Wav2Vec2Options large = o;
   large.encoder_layers = 2;
@@ -177,8 +181,8 @@ TEST_CASE("a base-sized Hugging Face safetensors file loads with only the head m
   large.encoder_attention_heads = 16;
   Wav2Vec2CtcModel other(large, ctx);
   write_safetensors_f16(path, hf);
-  CHECK_THROWS_WITH(load_wav2vec2_weights(other, "w2v_encoder.w2v_model.", large, path,
-                                          "w2v_encoder.proj."),
-                    Catch::Contains("has shape") && Catch::Contains("--arch"));
+  CHECK_THROWS_WITH(
+      load_wav2vec2_weights(other, "w2v_encoder.w2v_model.", large, path, "w2v_encoder.proj."),
+      Catch::Contains("has shape") && Catch::Contains("--arch"));
   fs::remove(path);
 }

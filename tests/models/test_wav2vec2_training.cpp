@@ -1,5 +1,6 @@
 // wav2vec2 fine-tuning mechanics: span masks (statistics, same count per row), the frozen
 // feature extractor, --freeze-finetune-updates, --feature-grad-mult and gradient checkpointing.
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
@@ -44,7 +45,9 @@ std::map<std::string, at::Tensor> grads(Wav2Vec2CtcModel& m) {
   return g;
 }
 
-bool is_extractor(const std::string& k) { return k.find("feature_extractor.") != std::string::npos; }
+bool is_extractor(const std::string& k) {
+  return k.find("feature_extractor.") != std::string::npos;
+}
 bool is_head(const std::string& k) { return k.rfind("w2v_encoder.proj.", 0) == 0; }
 
 }  // namespace
@@ -218,5 +221,31 @@ TEST_CASE("wav2vec2_ctc: gradient checkpointing gives the same loss and gradient
     if (!g.defined()) continue;
     INFO(k);
     CHECK(torch::allclose(b[k], g, 1e-4, 1e-6));
+  }
+}
+
+TEST_CASE("wav2vec2_ctc trains under CPU bfloat16 autocast (--bf16)", "[unit][wav2vec2]") {
+  ModelContext ctx;
+  ctx.tgt_vocab_size = 10;
+  Wav2Vec2Options o = tiny();
+  o.feature_grad_mult = 0.1;
+  for (const char* mode : {"default", "layer_norm"}) {
+    o.extractor_mode = mode;
+    INFO(mode);
+    Wav2Vec2CtcModel m(o, ctx);
+    m.train();
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::increment_nesting();
+    at::Tensor loss = ctc_loss_of(m);
+    at::autocast::decrement_nesting();
+    at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(false);
+    loss.backward();
+    CHECK(std::isfinite(loss.item<double>()));
+    for (const auto& [k, g] : grads(m)) {
+      INFO(k);
+      if (g.defined()) CHECK(g.isfinite().all().item<bool>());
+    }
   }
 }

@@ -21,7 +21,8 @@ TEST_CASE("torch_pickle: files written by torch::pickle_save", "[unit][data][tor
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(root));
   const std::string path =
       (std::filesystem::temp_directory_path() / "trellis_pickle_save.pt").string();
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 
   trellis::TorchPickleFile f(path);
   CHECK(f.get_string("format") == "trellis");
@@ -33,6 +34,7 @@ TEST_CASE("torch_pickle: files written by torch::pickle_save", "[unit][data][tor
   // read_weight_file takes a checkpoint's "model" entry.
   auto weights = trellis::read_weight_file(path);
   CHECK(weights.size() == 2);
-  CHECK(torch::equal(weights.at("encoder.layers.0.fc1.weight"), model.at("encoder.layers.0.fc1.weight")));
+  CHECK(torch::equal(weights.at("encoder.layers.0.fc1.weight"),
+                     model.at("encoder.layers.0.fc1.weight")));
   std::filesystem::remove(path);
 }
