@@ -9,6 +9,7 @@
 #include "golden_tensor.h"
 #include "goldens.h"
 #include "models/modules/weight_file.h"
+#include "models/wav2vec2/wav2vec2.h"
 #include "models/wav2vec2/wav2vec2_ctc.h"
 #include "models/wav2vec2/wav2vec2_import.h"
 #include "wav2vec2_test_utils.h"
@@ -185,4 +186,26 @@ TEST_CASE("a base-sized Hugging Face safetensors file loads with only the head m
       load_wav2vec2_weights(other, "w2v_encoder.w2v_model.", large, path, "w2v_encoder.proj."),
       Catch::Contains("has shape") && Catch::Contains("--arch"));
   fs::remove(path);
+}
+
+TEST_CASE("wav2vec2 (the body alone) has fairseq's unprefixed keys and loads HF weights",
+          "[unit][wav2vec2]") {
+  const std::string base = goldens_dir() + "/wav2vec2/w2v2_base_tiny";
+  Wav2Vec2Options o = wav2vec2_options_from_hf_config(base + ".config.json");
+  Wav2Vec2Model model(o, ModelContext{});
+  auto sd = model.state_dict();
+  CHECK(sd.count("feature_extractor.conv_layers.0.0.weight") == 1);
+  CHECK(sd.count("encoder.pos_conv.0.weight_g") == 1);
+  CHECK(sd.count("mask_emb") == 1);
+  auto r = load_wav2vec2_weights(model, "", o, base + ".model.safetensors", "");
+  CHECK(r.missing.empty());
+  model.eval();
+  torch::NoGradGuard no_grad;
+  SafeTensorsFile io(base + ".io.safetensors");
+  const int64_t n = golden(io, "batch.lengths")[1].item<int64_t>();
+  at::Tensor wav = golden(io, "batch.waveforms").slice(0, 1, 2).slice(1, 0, n);
+  EncoderOut e = model.encode(wav, torch::tensor({n}));
+  // post-LN: the encoder output is the last layer's output
+  CHECK(torch::allclose(e.encoder_out.squeeze(1), golden(io, "single.utt1.layer_outputs.last"),
+                        1e-5, 1e-5));
 }

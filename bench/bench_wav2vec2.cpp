@@ -1,0 +1,102 @@
+// wav2vec2_ctc speed: inference (eval, no grad) and a fine-tuning step (frozen extractor, CTC
+// loss, AdamW) on random waveforms, median ms over --steps after --warmup. bench/ref_wav2vec2.py
+// times torchaudio's wav2vec2_model with the same flags; bench/run_wav2vec2.sh runs both.
+//   bench_wav2vec2 --layers 12 --dim 768 --heads 12 --ffn 3072 --conv-dim 512 --batch 4
+//                  --seconds 10 --vocab 32 --steps 5 --warmup 1 --threads 2
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "models/wav2vec2/wav2vec2_ctc.h"
+#include "optim/adamw.h"
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> a = {
+      {"layers", "12"}, {"dim", "768"}, {"heads", "12"}, {"ffn", "3072"}, {"conv-dim", "512"},
+      {"batch", "4"},   {"seconds", "10"}, {"vocab", "32"}, {"steps", "5"}, {"warmup", "1"},
+      {"threads", "2"}, {"seed", "1"}};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    if (k.rfind("--", 0) != 0 || !a.count(k.substr(2))) {
+      std::fprintf(stderr, "bench_wav2vec2: unknown flag %s\n", argv[i]);
+      return 2;
+    }
+    a[k.substr(2)] = argv[i + 1];
+  }
+  auto num = [&](const char* k) { return std::stol(a[k]); };
+  at::set_num_threads(static_cast<int>(num("threads")));
+  torch::manual_seed(num("seed"));
+  trellis::Wav2Vec2Options o;
+  const std::string c = a["conv-dim"];
+  o.conv_feature_layers = "[(" + c + ", 10, 5)] + [(" + c + ", 3, 2)] * 4 + [(" + c + ", 2, 2)] * 2";
+  o.encoder_layers = num("layers");
+  o.encoder_embed_dim = num("dim");
+  o.encoder_attention_heads = num("heads");
+  o.encoder_ffn_embed_dim = num("ffn");
+  o.dropout = o.attention_dropout = o.activation_dropout = 0.0;
+  o.layerdrop = 0.0;
+  o.apply_mask = false;  // torchaudio's model has no masking
+  trellis::ModelContext ctx;
+  ctx.tgt_vocab_size = num("vocab");
+  trellis::Wav2Vec2CtcModel model(o, ctx);
+  const int64_t b = num("batch"), s = static_cast<int64_t>(std::stod(a["seconds"]) * 16000);
+  at::Tensor wav = torch::randn({b, s});
+  at::Tensor lengths = torch::full({b}, s, torch::kLong);
+  const int64_t tgt_len = std::max<int64_t>(1, s / 16000 * 12);  // ~12 letters per second
+  at::Tensor targets = torch::randint(1, num("vocab"), {b, tgt_len});
+  std::printf("trellis bench_wav2vec2: %ld params, batch %ld x %.1f s, %d threads\n",
+              model.num_parameters(), b, s / 16000.0, at::get_num_threads());
+
+  std::vector<double> infer, train;
+  {
+    model.eval();
+    torch::NoGradGuard no_grad;
+    for (long i = 0; i < num("warmup") + num("steps"); ++i) {
+      auto t0 = Clock::now();
+      model.encode(wav, lengths);
+      if (i >= num("warmup")) infer.push_back(ms_since(t0));
+    }
+  }
+  std::vector<at::Tensor> params;
+  for (auto& p : model.parameters())
+    if (p.requires_grad()) params.push_back(p);
+  trellis::AdamWOptions ao;
+  trellis::OptimizerContext octx;
+  octx.lr = 1e-5;
+  trellis::AdamW opt(ao, params, octx);
+  model.train();
+  for (long i = 0; i < num("warmup") + num("steps"); ++i) {
+    auto t0 = Clock::now();
+    model.zero_grad();
+    auto e = model.encode(wav, lengths);
+    at::Tensor lp = e.ctc_logits.log_softmax(-1);
+    at::Tensor loss = at::ctc_loss(lp, targets, e.ctc_lengths, torch::full({b}, tgt_len, torch::kLong),
+                                   0, at::Reduction::Sum, true);
+    loss.backward();
+    opt.step();
+    if (i >= num("warmup")) train.push_back(ms_since(t0));
+  }
+  std::printf("RESULT: inference %.0f ms/batch (RTF %.3f), fine-tuning step %.0f ms/update\n",
+              median(infer), median(infer) / 1000.0 / (b * s / 16000.0), median(train));
+  return 0;
+}
