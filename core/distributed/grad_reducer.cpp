@@ -26,15 +26,26 @@ GradReducer::GradReducer(Communicator& comm, std::vector<at::Tensor> params, dou
 
 void GradReducer::all_reduce() {
   at::NoGradGuard no_grad;
+  // Which parameters have a gradient on any rank: one that no rank has (a frozen part, e.g.
+  // wav2vec2's --freeze-finetune-updates) stays undefined, as in one process, so the optimizer
+  // skips it instead of applying weight decay to a zero gradient.
+  if (params_.empty()) return;
+  at::Tensor present = at::zeros({static_cast<int64_t>(params_.size())}, at::kFloat);
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].grad().defined()) present[static_cast<int64_t>(i)] = 1.0f;
+  std::vector<at::Tensor> flags{present.to(params_.front().device())};
+  comm_.all_reduce_sum(flags, "gradient presence all-reduce");
+  present = flags.front().cpu();
   for (const auto& bucket : buckets_) {
     std::vector<at::Tensor> grads;
     grads.reserve(bucket.size());
     for (size_t i : bucket) {
       at::Tensor& p = params_[i];
+      if (present[static_cast<int64_t>(i)].item<float>() == 0.0f) continue;
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
       grads.push_back(p.grad());
     }
-    comm_.all_reduce_sum(grads, "gradient all-reduce");
+    if (!grads.empty()) comm_.all_reduce_sum(grads, "gradient all-reduce");
   }
 }
 

@@ -3,7 +3,8 @@
 // buckets of at most --bucket-cap-mb MiB: the gradients of consecutive parameters of one dtype
 // are copied into one buffer, all-reduced in one collective and copied back. A parameter without
 // a gradient on this rank (unused in its batch) takes part with zeros, so every rank reduces the
-// same buffers. The sum is not overlapped with the backward pass.
+// same buffers; one without a gradient on every rank (a frozen part: a first small all-reduce
+// counts them) keeps none, as in one process. The sum is not overlapped with the backward pass.
 
 #include <ATen/core/Tensor.h>
 
