@@ -29,6 +29,12 @@ void Wav2Vec2Options::validate() const {
   conv_layers();
 }
 
+std::pair<int64_t, int64_t> Wav2Vec2Options::max_positions() const {
+  const int64_t src =
+      max_source_positions > 0 ? max_source_positions : std::numeric_limits<int64_t>::max();
+  return {src, max_target_positions};
+}
+
 std::vector<std::tuple<int64_t, int64_t, int64_t>> Wav2Vec2Options::conv_layers() const {
   std::string s;
   for (char c : conv_feature_layers)
@@ -109,9 +115,7 @@ Wav2Vec2Model::Wav2Vec2Model(const Wav2Vec2Options& o, const ModelContext& ctx) 
 }
 
 std::pair<int64_t, int64_t> Wav2Vec2Model::max_positions() const {
-  const int64_t src = options_.max_source_positions > 0 ? options_.max_source_positions
-                                                        : std::numeric_limits<int64_t>::max();
-  return {src, options_.max_target_positions};
+  return options_.max_positions();
 }
 
 // src_tokens: (B, S[, 1]); src_lengths: (B) -> EncoderOut

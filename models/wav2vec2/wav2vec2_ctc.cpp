@@ -23,9 +23,7 @@ Wav2Vec2CtcModel::Wav2Vec2CtcModel(const Wav2Vec2Options& o, const ModelContext&
 }
 
 std::pair<int64_t, int64_t> Wav2Vec2CtcModel::max_positions() const {
-  const int64_t src = options_.max_source_positions > 0 ? options_.max_source_positions
-                                                        : std::numeric_limits<int64_t>::max();
-  return {src, options_.max_target_positions};
+  return options_.max_positions();
 }
 
 bool Wav2Vec2CtcModel::body_frozen() const {

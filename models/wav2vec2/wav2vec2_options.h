@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace trellis {
@@ -93,6 +94,8 @@ struct Wav2Vec2Options {
   void validate() const;
   // The parsed extractor blocks (dim, kernel, stride); ConfigError on bad syntax.
   std::vector<std::tuple<int64_t, int64_t, int64_t>> conv_layers() const;
+  // (longest source in samples, longest target); an unset source limit is unbounded.
+  std::pair<int64_t, int64_t> max_positions() const;
   bool extractor_frozen() const { return freeze_feature_encoder || feature_grad_mult == 0.0; }
 };
 
