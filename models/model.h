@@ -89,8 +89,9 @@ class Model : public torch::nn::Module {
   // Initializes from the pretrained weights the options name (wav2vec2's --w2v-path). train
   // calls it once for a fresh model, never when a checkpoint is restored; generate never does.
   virtual void load_pretrained() {}
-  // The trainer's update count, before every update (fairseq's set_num_updates), for models
-  // whose behaviour changes with it (--freeze-finetune-updates).
+  // The trainer's update count whenever it changes (after each update and on a restore, as
+  // fairseq's set_num_updates), for models whose behaviour depends on it
+  // (--freeze-finetune-updates).
   virtual void set_num_updates(int64_t num_updates) { (void)num_updates; }
   // Number of parameter elements (what fairseq logs as "num. model params").
   int64_t num_parameters() const;
