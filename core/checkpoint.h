@@ -1,5 +1,5 @@
 #pragma once
-// Training checkpoints (fairseq-compat.md §6.5; layout in docs/checkpoint_format.md).
+// Training checkpoints (layout in docs/checkpoint_format.md; names and resume in docs/training.md).
 //
 // A checkpoint is one file written by torch::pickle_save: a dictionary with fairseq's logical
 // fields (cfg, model, optimizer_history, last_optimizer_state, extra_state, task_state), so

@@ -1,4 +1,4 @@
-// Checkpoint file names and retention (fairseq's save_checkpoint, spec/fairseq-compat.md 6.5):
+// Checkpoint file names and retention (fairseq's save_checkpoint; docs/training.md):
 //   checkpoint{E}.pt          end of epoch, epoch % --save-interval == 0, not --no-epoch-checkpoints
 //   checkpoint_{E}_{U}.pt     mid-epoch, U % --save-interval-updates == 0
 //   checkpoint_best.pt        validated and the value equals or beats the best so far

@@ -1,5 +1,5 @@
 #pragma once
-// Training progress lines in fairseq's formats (--log-format, spec/fairseq-compat.md 6.7;
+// Training progress lines in fairseq's formats (--log-format; docs/training.md, "What is logged";
 // fairseq's SimpleProgressBar prints "{prefix}:  {step:5d} / {size} {stats}"):
 //   simple, in-epoch:  epoch 003:    400 / 5123 loss=6.123, ppl=29.86, lr=0.000832, ...
 //   simple, summary:   epoch 003 | loss 6.1 | ... | wall 2400

@@ -1,7 +1,7 @@
 #pragma once
 // The fixed option groups of `train` (fairseq's common / dataset / optimization / checkpoint /
 // distributed_training groups), with fairseq's flag names and defaults
-// (spec/fairseq-compat.md, section 0 and 6). Components add their own groups when selected.
+// (docs/cli.md, "train"; docs/training.md). Components add their own groups when selected.
 
 #include <cstdint>
 #include <optional>

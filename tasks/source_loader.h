@@ -1,6 +1,6 @@
 #pragma once
 // Reads the source of one sample from its manifest `audio` field (fairseq's
-// get_features_or_waveform, fairseq-compat.md §1.3, §1.4): stored features (.npy, or a .npy in
+// get_features_or_waveform; docs/tasks.md): stored features (.npy, or a .npy in
 // a stored zip), or audio (a file, or a wav/flac in a stored zip) turned into 80-dim Kaldi
 // fbank on the fly, or, for raw-audio models, the waveform itself. LibTorch-free, thread-safe.
 

@@ -21,7 +21,7 @@ struct SpeechDatasetPart {
   std::string name;            // split name as on the command line (train_a)
   std::string manifest_path;   // DATA_ROOT/train_a.tsv
   int64_t begin = 0, end = 0;  // its samples in the concatenation: [begin, end)
-  std::vector<std::unique_ptr<FeatureTransform>> transforms;  // for this name (fairseq §1.5)
+  std::vector<std::unique_ptr<FeatureTransform>> transforms;  // for this name (docs/tasks.md)
 };
 
 struct SpeechSample {
@@ -48,7 +48,7 @@ struct SpeechDataset {
 };
 
 // Reads DATA_ROOT/<name>.tsv for every name of the comma list `split` and tokenizes its text
-// with `vocab` (fairseq-compat.md §1.8, §1.9): target = [<lang:tgt_lang>] (with
+// with `vocab` (docs/tasks.md, "Targets and transcripts"): target = [<lang:tgt_lang>] (with
 // prepend_tgt_lang_tag; DataError when the tag is not in the dictionary) + pieces + eos;
 // with source_side, transcript = src_text pieces + eos (empty src_text -> [eos]). A missing or
 // empty manifest throws DataError naming it. The transforms of each part are built for its
@@ -57,7 +57,7 @@ std::unique_ptr<SpeechDataset> load_speech_dataset(const std::string& data_root,
                                                    const std::string& split, bool is_train,
                                                    const SpeechVocab& vocab, bool source_side);
 
-// The batches of a loaded split (fairseq-compat.md §1.10, §2.1, §2.2): ordered_indices for
+// The batches of a loaded split (docs/tasks.md): ordered_indices for
 // options.style and the number of parts, filter_by_size against (max_source, max_target) (<= 0:
 // no limit; skip_invalid drops with a warning naming the first ids, else DataError), then
 // batch_by_size with num_tokens = max(n_frames, n_tgt_tokens) (FBK, or several parts) or

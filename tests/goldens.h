@@ -1,6 +1,6 @@
 #pragma once
 // Where the golden fixtures live: $TRELLIS_GOLDENS, else tests/data/goldens. Parity tests run
-// every fixture they find of their kind (DESIGN.md, Tests).
+// every fixture they find of their kind (docs/architecture.md, "Tests").
 
 #include <algorithm>
 #include <cstdlib>

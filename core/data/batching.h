@@ -1,6 +1,7 @@
 #pragma once
-// Ordering, size filtering and fairseq's token-bucket batching (fairseq-compat.md §1.10, §2.1,
-// §2.2). Pure functions on vectors of per-sample sizes; a sample is its index 0..N-1.
+// Ordering, size filtering and fairseq's token-bucket batching (docs/tasks.md, "Ordering, size
+// filtering and batching"; docs/data_formats.md, "Batching and iteration"). Pure functions on
+// vectors of per-sample sizes; a sample is its index 0..N-1.
 //
 // FBK (the seed): order = numpy's default argsort of n_frames (ascending, introsort: ties are
 // NOT in index order), num_tokens(i) = max(n_frames, n_tgt_tokens), greedy batching:

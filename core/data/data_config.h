@@ -1,5 +1,5 @@
 #pragma once
-// The data config YAML (`--config-yaml`, fairseq-compat.md §1.5). Unknown top-level keys and
+// The data config YAML (`--config-yaml`, docs/data_formats.md). Unknown top-level keys and
 // values of the wrong type are DataError naming the YAML file and key. A key named in a
 // `transforms` list holds that transform's parameters (kept as YAML for build_transforms()).
 

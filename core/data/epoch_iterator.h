@@ -1,5 +1,5 @@
 #pragma once
-// fairseq's EpochBatchIterator over a frozen batch list (fairseq-compat.md §2.3, §2.4), and a
+// fairseq's EpochBatchIterator over a frozen batch list (docs/data_formats.md), and a
 // prefetcher whose output order does not depend on its worker count.
 //
 // Epochs are 1-based. Epoch e: batches = frozen list shuffled as whole batches with

@@ -1,5 +1,5 @@
 #pragma once
-// fairseq speech-to-text TSV manifests (fairseq-compat.md §1.2, §1.3).
+// fairseq speech-to-text TSV manifests (docs/data_formats.md, "fairseq TSV manifest").
 //
 // Tab-separated, header line first, UTF-8, no quoting and no escaping (Python csv with
 // QUOTE_NONE): quotes are literal, fields cannot hold tabs or newlines. Columns are found by

@@ -2,7 +2,7 @@
 // SentencePiece models: training from text (fairseq gen_vocab settings) and encode/decode.
 // Training uses bos=0 (<s>), pad=1 (<pad>), eos=2 (</s>), unk=3 (<unk>) and
 // character_coverage 1.0, so a fairseq dict.txt listing every non-special piece as `piece 1` in
-// id order gives fairseq index == SentencePiece id for every piece (fairseq-compat.md §1.7).
+// id order gives fairseq index == SentencePiece id for every piece (docs/data_formats.md).
 //
 // libsentencepiece is used through libtrellis_spm, loaded at run time with dlmopen: linked
 // normally, its built-in protobuf 3.14 clashes with the system libprotobuf 3.21 that LibTorch

@@ -7,7 +7,7 @@
 //   max_t = min(time_mask_T, floor(T * time_mask_p)); stop if max_t < 1;
 //   time_mask_N times: t ~ U[0, max_t), t0 ~ U[0, T - t), rows [t0, t0 + t) = mask_value.
 // Randomness comes from the std::mt19937_64 passed in (same seed -> same masks); fairseq uses
-// numpy's global RNG, so masks are not bit-identical to it (the spec does not require it).
+// numpy's global RNG, so masks are not bit-identical to it (docs/data_formats.md).
 // YAML keys: freq_mask_N, freq_mask_F, time_mask_N, time_mask_T, time_mask_p, time_warp_W,
 // mask_value. fairseq prep writes `time_wrap_W`, which fairseq never reads: it is ignored here too.
 

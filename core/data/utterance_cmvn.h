@@ -2,7 +2,7 @@
 // fairseq `utterance_cmvn`: per feature dimension over time,
 //   mean = sum_t x / T, var = sum_t x^2 / T - mean^2, std = sqrt(max(var, 1e-10));
 //   x <- x - mean (norm_means), x <- x / std (norm_vars; std from the un-centred sums).
-// Sums are accumulated in double, the result stays float32 (spec correction 9).
+// Sums are accumulated in double, the result stays float32 (as in fairseq).
 
 #include "core/data/feature_transform.h"
 

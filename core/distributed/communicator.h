@@ -1,5 +1,5 @@
 #pragma once
-// Data-parallel training on LibTorch's c10d (spec/fairseq-compat.md 7): which rank this process
+// Data-parallel training on LibTorch's c10d (docs/distributed.md): which rank this process
 // is (torchrun's environment or fairseq's flags), the rendezvous through a c10d TCPStore, and a
 // process group (Gloo on CPU; NCCL on CUDA when LibTorch has it). Every collective waits at
 // most --distributed-timeout seconds; a failure or a timeout becomes an Error naming this rank

@@ -1,5 +1,5 @@
 #pragma once
-// Sums the gradients of all ranks (fairseq's DDP all-reduce, spec/fairseq-compat.md 7) in flat
+// Sums the gradients of all ranks (fairseq's DDP all-reduce; docs/distributed.md) in flat
 // buckets of at most --bucket-cap-mb MiB: the gradients of consecutive parameters of one dtype
 // are copied into one buffer, all-reduced in one collective and copied back. A parameter without
 // a gradient on this rank (unused in its batch) takes part with zeros, so every rank reduces the

@@ -1,5 +1,5 @@
 #pragma once
-// fairseq-generate for trellis (spec/fairseq-compat.md 9): rebuilds task, vocabularies and model
+// fairseq-generate for trellis (docs/generate.md): rebuilds task, vocabularies and model
 // from a checkpoint alone (its stored configuration and task state; the plugins it names must
 // be loadable), decodes --gen-subset of DATA_ROOT and scores it.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The training meters behind fairseq's progress lines (spec/fairseq-compat.md 6.7).
+// The training meters behind fairseq's progress lines (docs/training.md, "What is logged").
 //
 // A window (the log interval, the epoch, or one validation run) sums what each update adds:
 // the criterion's summable stats, the batch sizes, gnorm, clipping and time. report() turns the

@@ -1,6 +1,6 @@
 #pragma once
-// Where a training run starts from (spec/fairseq-compat.md 6.5, with the fixes listed in
-// docs/migrating.md):
+// Where a training run starts from (docs/training.md, "Checkpoints and resume"; where it differs
+// from fairseq: docs/migrating.md):
 //   1. save_dir/checkpoint_last.pt written by this very job (same --save-dir): resume from it
 //      fully; --restore-file, --finetune-from-model and the --reset-* flags are not applied
 //      again (they applied when the job first started).

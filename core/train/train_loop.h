@@ -1,5 +1,5 @@
 #pragma once
-// fairseq_cli/train.py for trellis (spec/fairseq-compat.md 6.1): builds the task, model,
+// fairseq_cli/train.py for trellis (docs/training.md, "One run"): builds the task, model,
 // criterion, optimizer and schedule from a parsed `train` configuration, resumes (resume.h),
 // then runs epochs of updates with validation, checkpoints, early stopping and logging.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed command 2 (spec/fairseq-compat.md section 0): fine-tuning, FBK's recipe. The pre-trained
+# Seed command 2 (README.md, section 4): fine-tuning, FBK's recipe. The pre-trained
 # checkpoint (usually an average of the last ones, see README.md) is copied into SAVE_DIR as
 # checkpoint_last.pt, then the pre-training flags run with --lr 1e-3 --lr-scheduler fixed, no
 # --warmup-updates, and --reset-lr-scheduler --reset-optimizer --reset-dataloader.

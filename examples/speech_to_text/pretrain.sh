@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed command 1 (spec/fairseq-compat.md section 0): pre-training of FBK's conformer for speech
+# Seed command 1 (README.md, section 2): pre-training of FBK's conformer for speech
 # translation with the CTC multi-loss (CTC on the 8th encoder layer against the transcript,
 # label-smoothed cross entropy on the decoder), the flags exactly as in the seed with
 # `python train.py` replaced by build/bin/train.

@@ -1,7 +1,7 @@
 #pragma once
 // Options of the conformer family (--arch conformer, s2t_conformer, conformer_s/m/l,
-// conformer_ctc). Keys are fairseq's / FBK-fairseq's argument names (spec/fairseq-compat.md
-// 4.2, 4.3); presets live in conformer.cpp.
+// conformer_ctc). Keys are fairseq's / FBK-fairseq's argument names (docs/models.md,
+// "Conformer family"; docs/cli.md); presets live in conformer.cpp.
 
 #include <cstdint>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// FBK CTC compression (CtcSupport.average_same_ctc_features; spec/models.md 1.7).
+// FBK CTC compression (CtcSupport.average_same_ctc_features; docs/models.md).
 //
 // Per utterance b, over its valid frames: labels = argmax softmax(ctc_logits); runs of equal
 // consecutive labels (blank included) form segments (label, count). With max_out_size M > 0 and

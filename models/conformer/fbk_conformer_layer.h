@@ -1,5 +1,5 @@
 #pragma once
-// FBK-fairseq's ConformerEncoderLayer (spec/models.md 1.4.2; keys conformer_layers.i.*).
+// FBK-fairseq's ConformerEncoderLayer (docs/models.md; keys conformer_layers.i.*).
 //
 //   x = x + r * first_feed_forward(x)          r = 0.5 (half-step residual) or 1
 //   x = x + attention(x, pad)                   FbkSelfAttentionModule (relative positions)

@@ -1,6 +1,6 @@
 #pragma once
-// Upstream fairseq's S2TConformerEncoder (spec/models.md 1.2, fairseq-compat.md 4.3; keys
-// encoder.*), selected by --conformer-variant upstream (the s2t_conformer preset).
+// Upstream fairseq's S2TConformerEncoder (docs/models.md, "Conformer family";
+// keys encoder.*), selected by --conformer-variant upstream (the s2t_conformer preset).
 //
 //   x, L = subsample(feats, lengths)            (no padding zeroing, as upstream)
 //   x = sqrt(D) x

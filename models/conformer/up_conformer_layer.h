@@ -1,6 +1,6 @@
 #pragma once
-// Upstream fairseq's ConformerEncoderLayer (fairseq/modules/conformer_layer.py; spec/models.md
-// 1.4.1; keys conformer_layers.i.*). Time-major throughout.
+// Upstream fairseq's ConformerEncoderLayer (fairseq/modules/conformer_layer.py; docs/models.md;
+// keys conformer_layers.i.*). Time-major throughout.
 //
 //   x = x + 0.5 * ffn1(x)
 //   x = x + dropout(self_attn(self_attn_layer_norm(x), pad[, pos_emb]))

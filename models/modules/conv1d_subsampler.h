@@ -1,5 +1,5 @@
 #pragma once
-// fairseq's Conv1dSubsampler (spec/models.md 1.1): n strided Conv1d + GLU layers.
+// fairseq's Conv1dSubsampler (docs/models.md): n strided Conv1d + GLU layers.
 //
 // For kernel k_i (i = 0..n-1): conv_layers.i = Conv1d(in_i, out_i, k_i, stride 2, padding k_i/2),
 // then GLU over channels (a * sigmoid(b) on the two halves).

@@ -1,5 +1,5 @@
 #pragma once
-// fairseq's Conv2dSubsampler (--conv-version convtransformer; spec/models.md 1.1), the
+// fairseq's Conv2dSubsampler (--conv-version convtransformer; docs/models.md), the
 // ESPnet/NeMo-style 2-D front end, 4x (2 layers) or 8x (3 layers):
 //   x (B, T, C_in*F) -> (B, C_in, T, F) -> [Conv2d(c, C, 3, stride 2, padding 1) -> ReLU] x n
 //   -> (B, T', C*F') -> out: Linear(C*F', D)  -> (T', B, D)

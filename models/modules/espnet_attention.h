@@ -1,6 +1,6 @@
 #pragma once
 // ESPnet-style attention as used by upstream fairseq's conformer (--attn-type espnet;
-// fairseq/modules/espnet_multihead_attention.py; spec/models.md 1.3.2, 1.3.3, 1.4.1).
+// fairseq/modules/espnet_multihead_attention.py; docs/models.md, "Conformer family").
 // Keys linear_q, linear_k, linear_v, linear_out (bias); rel_pos adds linear_pos (no bias),
 // pos_bias_u, pos_bias_v [H, d]; rope adds the buffer rotary_emb.inv_freq [d/2].
 //

@@ -1,5 +1,5 @@
 #pragma once
-// FBK-fairseq's relative-position self-attention (conformer_attention.py; spec/models.md 1.4.2).
+// FBK-fairseq's relative-position self-attention (conformer_attention.py; docs/models.md).
 //
 // pe[p, 2i] = sin(p / 10000^(2i/D)), pe[p, 2i+1] = cos(...), p = 0..T-1 (not reversed).
 // q, k, v = query/key/value_proj(x), split into H heads of d = D/H; p = pos_proj(pe[:T]).

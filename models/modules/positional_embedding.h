@@ -1,5 +1,5 @@
 #pragma once
-// fairseq's positional embeddings (spec/models.md 1.3.1).
+// fairseq's positional embeddings (docs/models.md).
 //
 // Sinusoidal: h = D/2, w_i = exp(-i ln(10000) / (h - 1)), row(p) = [sin(p w), cos(p w)] (halves,
 // not interleaved); odd D gets a trailing zero column; row padding_idx is zero.

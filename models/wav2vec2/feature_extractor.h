@@ -1,5 +1,5 @@
 #pragma once
-// fairseq's ConvFeatureExtractionModel (spec/models.md 2.2): a stack of Conv1d blocks over the
+// fairseq's ConvFeatureExtractionModel (docs/models.md): a stack of Conv1d blocks over the
 // raw waveform, no padding, GELU after each.
 //   extractor_mode default:    block 0 = conv -> GroupNorm(C, C) -> GELU, others conv -> GELU
 //   extractor_mode layer_norm: every block = conv -> LayerNorm(C) over channels -> GELU

@@ -1,5 +1,5 @@
 #pragma once
-// fairseq's Wav2Vec2Model without the pretraining heads (spec/models.md 2.3, 2.4):
+// fairseq's Wav2Vec2Model without the pretraining heads (docs/models.md, "Architecture"):
 //   features = feature_extractor(wav)            (no-grad when frozen, else grad x mult)
 //   features = layer_norm(features)              (LN over the extractor channels)
 //   x = dropout_input(post_extract_proj(features))

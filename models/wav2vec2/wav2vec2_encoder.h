@@ -1,5 +1,5 @@
 #pragma once
-// fairseq's wav2vec2 TransformerEncoder (spec/models.md 2.5, 2.6):
+// fairseq's wav2vec2 TransformerEncoder (docs/models.md, "Architecture"):
 //   x[pad] = 0; x = x + GELU(SamePad(pos_conv(x)))
 //   post-LN (layer_norm_first false): x = layer_norm(x); dropout; layers
 //     layer: x = LN_attn(x + Drop(MHA(x))); x = LN_final(x + Drop(fc2(Drop_act(GELU(fc1(x))))))

@@ -1,5 +1,5 @@
 #pragma once
-// fairseq's compute_mask_indices, "static" spans (spec/models.md 2.4), used for the time and
+// fairseq's compute_mask_indices, "static" spans (docs/models.md, "Masking"), used for the time and
 // channel masking of wav2vec2 fine-tuning. For each row with valid length sz:
 //   num = max(min_masks, int(prob * sz / length + u)), u ~ U[0, 1)
 //   starts: num distinct values in [0, sz - length) (or [0, num + 1) when that range is too

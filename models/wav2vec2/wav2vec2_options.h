@@ -1,6 +1,6 @@
 #pragma once
 // Options of the wav2vec 2.0 family (--arch wav2vec2_*, wav2vec2_ctc_*). Keys are fairseq's
-// Wav2Vec2Config / Wav2Vec2AsrConfig names (spec/models.md 2.9, 2.10), plus the Hugging Face
+// Wav2Vec2Config / Wav2Vec2AsrConfig names (docs/models.md), plus the Hugging Face
 // spelling --freeze-feature-encoder; presets live in wav2vec2.cpp.
 
 #include <cstdint>

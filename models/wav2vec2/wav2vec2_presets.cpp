@@ -1,5 +1,5 @@
 // Architecture presets of the wav2vec 2.0 family (fairseq's register_model_architecture and
-// the published checkpoints, spec/models.md 2.9, 2.11). The struct defaults are fairseq's
+// the published checkpoints; docs/models.md). The struct defaults are fairseq's
 // fine-tuning defaults (Wav2Vec2AsrConfig) at the base size.
 #include "models/wav2vec2/wav2vec2.h"
 #include "models/wav2vec2/wav2vec2_ctc.h"

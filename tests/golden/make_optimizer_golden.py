@@ -10,7 +10,7 @@ per-step LR; for each config the parameters after every step and the final optim
 References:
   * torch.optim.AdamW and torch.optim.SGD themselves (foreach=False: the single-tensor path);
   * fairseq's Adam (FairseqAdam -> fairseq.optim.adam.Adam.step), which is not installable
-    here, written out below from spec/fairseq-compat.md 5.1 with fairseq's operation order:
+    here, written out below from docs/optim.md ("adam") with fairseq's operation order:
     eps added before the bias correction, decoupled weight decay p -= lr*wd*p before the step.
 Metadata `configs` (JSON list) names each config: trellis optimizer name, options by trellis
 field name (fairseq flag spelling), and the reference. Regenerating gives identical bytes.
@@ -58,7 +58,7 @@ CONFIGS = [
 
 
 class FairseqAdam:
-    """fairseq/optim/adam.py Adam.step (amsgrad off), spec/fairseq-compat.md 5.1."""
+    """fairseq/optim/adam.py Adam.step (amsgrad off), docs/optim.md."""
 
     def __init__(self, params, lr, betas, eps, weight_decay):
         self.params, self.lr, self.betas, self.eps, self.wd = params, lr, betas, eps, weight_decay

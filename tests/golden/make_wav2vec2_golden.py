@@ -15,7 +15,7 @@ python3-torch 1.13 / python3-torchaudio 0.13, the kernels libtorch-dev links).
    out/w2v2_large_tiny.fairseq.pt: the same weights under fairseq's fine-tuned names
    (w2v_encoder.w2v_model.*, w2v_encoder.proj.*) inside a fairseq-shaped checkpoint
    ({"args": argparse.Namespace, "cfg": {...}, "model": OrderedDict}), named by the map of
-   spec/models.md 2.11 written out independently below.
+   docs/models.md ("Keys") written out independently below.
 Regenerating gives byte-identical files.
 """
 import argparse

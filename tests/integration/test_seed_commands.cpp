@@ -1,4 +1,4 @@
-// The two seed command lines (spec/fairseq-compat.md, section 0) through the real parser.
+// The two seed command lines (examples/speech_to_text/README.md) through the real parser.
 // Until every component they name is registered, the parse must fail naming the first missing
 // one, and the test reports every missing name.
 #include <catch2/catch.hpp>

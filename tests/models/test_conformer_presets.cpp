@@ -1,5 +1,5 @@
-// Presets of the conformer family: registered names, parameter counts equal to the spec's
-// formulas (spec/models.md 1.5, 1.6; fairseq-compat.md 4.2), encoder-only CTC variant.
+// Presets of the conformer family: registered names, parameter counts equal to the formulas of
+// docs/models.md, "Parameter counts", encoder-only CTC variant.
 #include <ATen/autocast_mode.h>
 
 #include <catch2/catch.hpp>
@@ -11,7 +11,7 @@ using namespace trellis;
 
 namespace {
 
-// FBK conformer layer (spec/models.md 1.5), FF expansion e, kernel K
+// FBK conformer layer, FF expansion e, kernel K
 int64_t fbk_layer_params(int64_t D, int64_t e, int64_t K) {
   int64_t ff = 2 * D + (D * e * D + e * D) + (e * D * D + D);
   int64_t mhsa = 2 * D + 4 * (D * D + D) + D * D + 2 * D;
@@ -29,7 +29,7 @@ int64_t subsampler_params(int64_t F, int64_t C, int64_t D, const std::vector<int
   return n;
 }
 
-// upstream layer (spec/models.md 1.5), FFN f, kernel K, rel_pos extras
+// upstream layer, FFN f, kernel K, rel_pos extras
 int64_t up_layer_params(int64_t D, int64_t f, int64_t K, bool rel_pos) {
   return 2 * (2 * D + D * f + f + f * D + D) + 2 * D + 4 * (D * D + D) +
          (rel_pos ? D * D + 2 * D : 0) + (2 * D + 2 * D * D + D * K + 2 * D + D * D) + 2 * D;
@@ -67,12 +67,12 @@ TEST_CASE("conformer presets: parameter counts follow the spec", "[unit][conform
                                   o.decoder_layers, false);
     INFO(arch);
     CHECK(model->num_parameters() == want);
-    if (arch == "conformer") {  // the literal numbers of fairseq-compat.md 4.2
+    if (arch == "conformer") {  // the literal numbers of docs/models.md
       CHECK(subsampler_params(80, 1024, 512, {5, 5}) == 3033088);
       CHECK(fbk_layer_params(512, 4, 31) == 6323200);
       CHECK(model->num_parameters() == 104136704 + 1024 * 8000 + 513 * 8001);
     }
-    if (arch == "s2t_conformer") {  // spec/models.md 1.5: upstream encoder 42,948,352
+    if (arch == "s2t_conformer") {  // docs/models.md: upstream encoder 42,948,352
       CHECK(subsampler_params(80, 1024, 256, {5, 5}) == 1721856);
       CHECK(up_layer_params(256, 2048, 31, false) == 2572544);
       CHECK(up_layer_params(256, 2048, 31, true) == 2638592);

@@ -153,7 +153,7 @@ TEST_CASE("wav2vec2 key names map from Hugging Face and fairseq", "[unit][wav2ve
 
 TEST_CASE("a base-sized Hugging Face safetensors file loads with only the head missing",
           "[unit][wav2vec2]") {
-  // Written here from the Hugging Face name table (spec/models.md 2.11), in float16.
+  // Written here from the Hugging Face name table (docs/models.md, "Keys"), in float16.
   const std::string path = (fs::temp_directory_path() / "trellis_w2v2_base.safetensors").string();
   std::map<std::string, at::Tensor> hf = hf_base_state_dict(/*vocab=*/32);
   write_safetensors_f16(path, hf);

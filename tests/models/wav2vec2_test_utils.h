@@ -1,6 +1,6 @@
 #pragma once
 // Helpers of the wav2vec2 tests: JSON files, relative errors, a safetensors writer and the
-// Hugging Face state dict of the base layout written from the name table (spec/models.md 2.11).
+// Hugging Face state dict of the base layout written from the name table (docs/models.md, "Keys").
 
 #include <torch/torch.h>
 
