@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "run_command.h"
+#include "skip.h"
 #include "svg_check.h"
 #include "train_corpus.h"
 
@@ -36,8 +37,7 @@ size_t count_lines(const std::string& path, const std::string& needle) {
 TEST_CASE("plot: the curves of a real training run", "[integration][plot]") {
   const std::string data = trellis::testing::train_corpus();
   if (data.empty()) {
-    WARN("espeak-ng or sox not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng or sox not installed");
   }
   const std::string dir = trellis::testing::fresh_dir("plot_run");
   // Two epochs: train_inner lines every 2 updates, epoch summaries, dev every 3 updates.

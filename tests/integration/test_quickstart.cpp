@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "run_command.h"
+#include "skip.h"
 #include "svg_check.h"
 
 namespace fs = std::filesystem;
@@ -17,8 +18,7 @@ namespace fs = std::filesystem;
 TEST_CASE("quickstart.sh in reduced mode: WER printed, checkpoints, logs and plot written",
           "[integration][quickstart]") {
   if (std::system("command -v espeak-ng > /dev/null 2>&1 && command -v sox > /dev/null 2>&1")) {
-    WARN("espeak-ng or sox not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng or sox not installed");
   }
   const std::string work = trellis::testing::fresh_dir("quickstart");
   const std::string tiny =

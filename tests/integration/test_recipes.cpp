@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "run_command.h"
+#include "skip.h"
 
 namespace fs = std::filesystem;
 using trellis::testing::run_command;
@@ -73,8 +74,7 @@ bool have_tools() {
 TEST_CASE("prepare_librispeech.sh: one manifest per split, lower-cased text, speakers",
           "[integration][recipes]") {
   if (!have_tools()) {
-    WARN("espeak-ng or sox not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng or sox not installed");
   }
   const std::string root = fake_corpora("librispeech"), out = root + "/librispeech_out";
   auto r = run_command(kEnv + "VOCAB_SIZE=40 bash " + kSrc +
@@ -114,8 +114,7 @@ TEST_CASE("prepare_librispeech.sh: one manifest per split, lower-cased text, spe
 TEST_CASE("prepare_mustc.sh: segments cut from the talks, translations, transcripts, tags",
           "[integration][recipes]") {
   if (!have_tools()) {
-    WARN("espeak-ng or sox not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng or sox not installed");
   }
   const std::string root = fake_corpora("mustc"), out = root + "/mustc_st";
   const std::string cmd = kEnv + "SPLITS='train dev' VOCAB_SIZE=40 SRC_VOCAB_SIZE=30 bash " + kSrc +
@@ -186,8 +185,7 @@ TEST_CASE("prepare_mustc.sh: segments cut from the talks, translations, transcri
 TEST_CASE("pretrain.sh and finetune.sh: the seed commands on the MuST-C recipe's output",
           "[integration][recipes]") {
   if (!have_tools()) {
-    WARN("espeak-ng or sox not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng or sox not installed");
   }
   const std::string root = fake_corpora("seeds"), data = root + "/mustc_st";
   auto prep = run_command(kEnv + "SPLITS='train dev' VOCAB_SIZE=40 SRC_VOCAB_SIZE=30 bash " + kSrc +

@@ -11,6 +11,7 @@
 
 #include "core/checkpoint.h"
 #include "run_command.h"
+#include "skip.h"
 #include "train_corpus.h"
 
 namespace fs = std::filesystem;
@@ -49,11 +50,8 @@ std::vector<std::string> inner_values(const std::string& log, const std::string&
   return out;
 }
 
-#define SKIP_WITHOUT_CORPUS(data)                            \
-  if ((data).empty()) {                                      \
-    WARN("espeak-ng or sox not installed: skipped");         \
-    return;                                                  \
-  }
+#define SKIP_WITHOUT_CORPUS(data) \
+  if ((data).empty()) trellis::testing::skip_test("espeak-ng or sox not installed")
 
 }  // namespace
 

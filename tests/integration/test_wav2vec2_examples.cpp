@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "run_command.h"
+#include "skip.h"
 #include "train_corpus.h"
 
 namespace fs = std::filesystem;
@@ -58,8 +59,7 @@ TEST_CASE("examples/wav2vec2: finetune_large_pinyin.sh with syllable and charact
           "[integration][wav2vec2]") {
   const std::string corpus = trellis::testing::train_corpus_raw();
   if (corpus.empty()) {
-    WARN("espeak-ng or sox not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng or sox not installed");
   }
   // A private copy of the manifests (the audio paths in them are absolute): the shared corpus
   // folder is not written to.
@@ -138,8 +138,7 @@ TEST_CASE("examples/wav2vec2: finetune_base_commonvoice.sh on a Common Voice tab
           "[integration][wav2vec2]") {
   const std::string fbank = trellis::testing::train_corpus();
   if (fbank.empty()) {
-    WARN("espeak-ng or sox not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng or sox not installed");
   }
   const std::string clips = (fs::path(fbank).parent_path() / "corpus").string();
   const std::string dir = trellis::testing::fresh_dir("wav2vec2_examples_cv");

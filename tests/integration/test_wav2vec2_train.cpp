@@ -11,6 +11,7 @@
 
 #include "core/checkpoint.h"
 #include "run_command.h"
+#include "skip.h"
 #include "train_corpus.h"
 
 namespace fs = std::filesystem;
@@ -50,8 +51,7 @@ TEST_CASE("train: wav2vec2_ctc fine-tunes, keeps its extractor frozen, restarts 
           "[integration][train][wav2vec2]") {
   const std::string data = trellis::testing::train_corpus_raw();
   if (data.empty()) {
-    WARN("espeak-ng or sox not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng or sox not installed");
   }
   const std::string dir = trellis::testing::fresh_dir("train_wav2vec2");
   const std::string run1 =

@@ -17,6 +17,7 @@
 #include "core/data/prepare.h"
 #include "core/data/zip_archive.h"
 #include "core/error.h"
+#include "skip.h"
 
 using namespace trellis;
 namespace fs = std::filesystem;
@@ -105,8 +106,7 @@ TEST_CASE("prepare: espeak-ng corpus end to end", "[integration][prepare]") {
   fs::path d = fresh_dir("e2e");
   fs::create_directories(d / "corpus");
   if (!make_corpus(d / "corpus")) {
-    WARN("espeak-ng not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng not installed");
   }
   const std::string exe = std::string(TRELLIS_BINARY_DIR) + "/bin/prepare";
   int code = 0;
@@ -176,8 +176,9 @@ TEST_CASE("prepare: espeak-ng corpus end to end", "[integration][prepare]") {
 
   // fairseq's reader logic in Python (only where Debian's python3 has torch/numpy).
   if (std::system("/usr/bin/python3 -c 'import torch, numpy' > /dev/null 2>&1") != 0) {
-    WARN("/usr/bin/python3 with torch not available: Python layout check skipped");
-    return;
+    trellis::testing::skip_test(
+        "/usr/bin/python3 without torch/numpy (Debian's python3-torch): the Python layout "
+        "check did not run");
   }
   std::string py =
       run(fmt::format("/usr/bin/python3 {}/tests/golden/check_prepare_layout.py {} train",
@@ -195,8 +196,7 @@ TEST_CASE("prepare: bad audio names manifest line and sample, or is skipped",
   fs::path d = fresh_dir("bad");
   fs::create_directories(d / "corpus");
   if (!make_corpus(d / "corpus")) {
-    WARN("espeak-ng not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng not installed");
   }
   write(d / "corpus" / "broken.wav", "RIFF....not audio");
   std::string tsv = "id\taudio\ttgt_text\n";
@@ -234,8 +234,7 @@ TEST_CASE("prepare: a Common Voice CSV of 48 kHz mp3 clips split 70/30 (seed 001
   fs::create_directories(d / "speech");
   fs::create_directories(d / "cv" / "clips");
   if (!make_corpus(d / "speech")) {
-    WARN("espeak-ng not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng not installed");
   }
   // The clips: espeak-ng speech resampled to 48 kHz, stereo, encoded as mp3.
   std::string csv = "path,sentence\n";
@@ -281,8 +280,7 @@ TEST_CASE("prepare: NeMo segments with raw features are stored as audio entries"
   fs::path d = fresh_dir("nemo_raw");
   fs::create_directories(d / "speech");
   if (!make_corpus(d / "speech")) {
-    WARN("espeak-ng not installed: skipped");
-    return;
+    trellis::testing::skip_test("espeak-ng not installed");
   }
   Audio whole = read_audio((d / "speech" / "u3.wav").string(), 16000);
   const std::string wav = (d / "speech" / "u3.wav").string();
