@@ -1,6 +1,7 @@
-// Registries: duplicates, unknown names, plugin staging.
+// Registries: duplicates, unknown names, plugin staging; option keys and flags.
 #include <catch2/catch.hpp>
 
+#include "core/options.h"
 #include "core/registry.h"
 
 namespace {
@@ -94,4 +95,10 @@ TEST_CASE("every registry kind exists at start-up", "[unit][registry]") {
     INFO("registry " << kind);
     CHECK(trellis::RegistryBase::find_kind(kind) != nullptr);
   }
+}
+
+// A registry's flags and its components' option flags are spelled from the option keys.
+TEST_CASE("to_flag and to_key are inverse", "[unit][options]") {
+  CHECK(trellis::to_flag("max_tokens") == "--max-tokens");
+  CHECK(trellis::to_key("--max-tokens") == "max_tokens");
 }
