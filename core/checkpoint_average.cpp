@@ -41,6 +41,43 @@ c10::ScalarType sum_type(c10::ScalarType t) {
 
 }  // namespace
 
+void AverageCheckpointsOptions::validate() const {
+  TRELLIS_CHECK(!(num_epoch_checkpoints && num_update_checkpoints), ConfigError,
+                "--num-epoch-checkpoints excludes --num-update-checkpoints");
+  TRELLIS_CHECK(!checkpoint_upper_bound || num_epoch_checkpoints || num_update_checkpoints,
+                ConfigError,
+                "--checkpoint-upper-bound requires --num-epoch-checkpoints or "
+                "--num-update-checkpoints");
+}
+
+std::vector<std::string> checkpoints_to_average(const AverageCheckpointsOptions& o) {
+  o.validate();
+  TRELLIS_CHECK(!o.inputs.empty(), ConfigError, "--inputs is required");
+  TRELLIS_CHECK(!o.output.empty(), ConfigError, "--output is required");
+  const std::optional<int64_t> count =
+      o.num_epoch_checkpoints ? o.num_epoch_checkpoints : o.num_update_checkpoints;
+  const char* count_flag =
+      o.num_epoch_checkpoints ? "--num-epoch-checkpoints" : "--num-update-checkpoints";
+  std::vector<std::string> paths = o.inputs;
+  if (count) {
+    TRELLIS_CHECK(o.inputs.size() == 1 && fs::is_directory(o.inputs[0]), ConfigError,
+                  "{} needs --inputs to be one folder (got {})", count_flag,
+                  o.inputs.size() == 1 ? o.inputs[0] + ", not a folder"
+                                       : std::to_string(o.inputs.size()) + " paths");
+    TRELLIS_CHECK(*count > 0, ConfigError, "{} must be at least 1", count_flag);
+    paths = select_checkpoints(o.inputs[0], o.num_epoch_checkpoints.value_or(0),
+                               o.num_update_checkpoints.value_or(0), o.checkpoint_upper_bound);
+  } else {
+    for (const auto& p : o.inputs)
+      TRELLIS_CHECK(!fs::is_directory(p), ConfigError,
+                    "--inputs {} is a folder: add --num-epoch-checkpoints N or "
+                    "--num-update-checkpoints N to average its last N checkpoints",
+                    p);
+  }
+  TRELLIS_CHECK(!fs::is_directory(o.output), ConfigError, "--output {} is a folder", o.output);
+  return paths;
+}
+
 std::vector<std::string> select_checkpoints(const std::string& dir, int64_t num_epoch_checkpoints,
                                             int64_t num_update_checkpoints,
                                             std::optional<int64_t> upper_bound) {

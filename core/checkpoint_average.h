@@ -1,6 +1,6 @@
 #pragma once
-// Checkpoint averaging, as fairseq's scripts/average_checkpoints.py (spec/fairseq-compat.md 6.5,
-// "Checkpoint averaging"; docs/checkpoint_format.md "Averaging"; build/bin/average_checkpoints).
+// Checkpoint averaging, as fairseq's scripts/average_checkpoints.py (docs/checkpoint_format.md,
+// "Averaging"; build/bin/average_checkpoints).
 
 #include <cstdint>
 #include <optional>
@@ -10,6 +10,40 @@
 #include "core/checkpoint.h"
 
 namespace trellis {
+
+// The options of `average_checkpoints` (fairseq's flags), declared once: visit() makes its
+// flags, --help, --config keys and --dump-config (core/programs.h).
+struct AverageCheckpointsOptions {
+  std::vector<std::string> inputs;
+  std::string output;
+  std::optional<int64_t> num_epoch_checkpoints;
+  std::optional<int64_t> num_update_checkpoints;
+  std::optional<int64_t> checkpoint_upper_bound;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("inputs", inputs,
+            "checkpoint files, or one folder with --num-epoch-checkpoints or "
+            "--num-update-checkpoints; required")
+        .many();
+    v.field("output", output, "the averaged checkpoint to write (atomically); required");
+    v.field("num_epoch_checkpoints", num_epoch_checkpoints,
+            "average the N highest-numbered checkpointE.pt of the folder");
+    v.field("num_update_checkpoints", num_update_checkpoints,
+            "average the N highest-U checkpoint_E_U.pt of the folder");
+    v.field("checkpoint_upper_bound", checkpoint_upper_bound,
+            "skip checkpoints whose E (or U) is above this (e.g. --num-epoch-checkpoints 10 "
+            "--checkpoint-upper-bound 50: 41-50)");
+  }
+  // The flags that go together (ConfigError): not both counts, a bound only with a count.
+  void validate() const;
+};
+
+// The checkpoint files these options name, in averaging order: --inputs as given (files), or
+// select_checkpoints() of the one folder. ConfigError for a missing --inputs or --output, a
+// folder without a count (or a count without one folder), a count below 1, an --output that is
+// a folder; CheckpointError as select_checkpoints().
+std::vector<std::string> checkpoints_to_average(const AverageCheckpointsOptions& options);
 
 // fairseq's last_n_checkpoints: the paths (dir/name) of the newest checkpoints in `dir`, newest
 // first. Exactly one of the counts is > 0 (the other 0): num_epoch_checkpoints N picks the N

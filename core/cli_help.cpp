@@ -28,7 +28,18 @@ std::string wrap(const std::string& text, size_t indent, size_t width) {
 }  // namespace
 
 std::string format_help(const ProgramSpec& spec, const std::vector<ConfigGroup>& groups) {
-  std::string out = fmt::format("usage: {} DATA [options]\n\n{}\n", spec.name,
+  // usage: NAME POSITIONAL... [options], the positionals upper-cased (data -> DATA).
+  std::string usage = spec.name;
+  for (const auto& g : groups) {
+    Fields fields = g.options.fields();
+    for (const auto& f : fields.list()) {
+      if (!f.is_positional) continue;
+      std::string metavar = f.name;
+      std::transform(metavar.begin(), metavar.end(), metavar.begin(), ::toupper);
+      usage += " " + metavar;
+    }
+  }
+  std::string out = fmt::format("usage: {} [options]\n\n{}\n", usage,
                                 wrap(spec.description, 0, 100));
   // Which registries this program selects from (its selector fields).
   std::vector<std::pair<std::string, std::string>> selectors;  // flag, kind
@@ -48,9 +59,12 @@ std::string format_help(const ProgramSpec& spec, const std::vector<ConfigGroup>&
                          wrap(names.empty() ? "(none registered)" : names, 28, 72));
     }
   }
-  out += "\n  --config FILE             read option values from a YAML file (keys = flag names)\n";
+  out += "\n  --config FILE             read option values from a YAML or TOML file (keys = flag "
+         "names)\n";
   out += "  --dump-config             print the resolved configuration as YAML and exit\n";
-  out += "  -h, --help                show this help (add selectors to see their options)\n";
+  out += selectors.empty()
+             ? "  -h, --help                show this help\n"
+             : "  -h, --help                show this help (add selectors to see their options)\n";
   std::set<std::string> shown;
   for (const auto& g : groups) {
     Fields fields = g.options.fields();
@@ -60,7 +74,12 @@ std::string format_help(const ProgramSpec& spec, const std::vector<ConfigGroup>&
       if (!f.selects_kind.empty() || !shown.insert(f.name).second) continue;
       std::string name = f.is_positional ? f.name : f.flag();
       for (const auto& a : f.alias_list) name = a + ", " + name;
-      if (!f.is_bool()) name += " " + f.type_name();
+      if (f.takes_many) {  // --inputs STR [STR ...]
+        const std::string one = f.type_name().substr(0, f.type_name().find(','));
+        name += " " + one + " [" + one + " ...]";
+      } else if (!f.is_bool()) {
+        name += " " + f.type_name();
+      }
       std::string help = f.help;
       if (!f.choice_list.empty()) {
         std::string c;

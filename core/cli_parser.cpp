@@ -7,16 +7,12 @@
 #include <map>
 #include <set>
 
+#include "core/config_file.h"
 #include "core/plugin_loader.h"
 #include "core/registry.h"
 
 namespace trellis {
 namespace {
-
-// Section names a nested YAML file (fairseq's dumped configs) may group its keys under.
-const std::set<std::string> kYamlSections = {
-    "common", "dataset", "optimization", "checkpoint", "distributed_training", "task",
-    "model", "arch", "criterion", "optimizer", "lr_scheduler", "generation", "bpe", "scoring"};
 
 // The values given for `names` on the command line (--flag v, --flag=v), in order.
 std::vector<std::string> scan_values(const std::vector<std::string>& args,
@@ -42,32 +38,6 @@ std::vector<std::string> flags_of(const Field& f) {
   std::vector<std::string> names{f.flag()};
   names.insert(names.end(), f.alias_list.begin(), f.alias_list.end());
   return names;
-}
-
-// A YAML file flattened to key -> node; nested sections (fairseq's layout) are merged.
-std::vector<std::pair<std::string, YAML::Node>> read_yaml_config(const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(fmt::format("--config: cannot read '{}'", path));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(fmt::format("{}: line {}: {}", path, e.mark.line + 1, e.msg));
-  }
-  std::vector<std::pair<std::string, YAML::Node>> out;
-  if (root.IsNull()) return out;
-  if (!root.IsMap()) throw ConfigError(fmt::format("{}: expected a mapping of keys", path));
-  for (const auto& kv : root) {
-    std::string key = to_key(kv.first.as<std::string>());
-    if (kv.second.IsMap() && kYamlSections.count(key)) {
-      for (const auto& inner : kv.second) {
-        out.emplace_back(to_key(inner.first.as<std::string>()), inner.second);
-      }
-    } else {
-      out.emplace_back(key, kv.second);
-    }
-  }
-  return out;
 }
 
 std::string yaml_text(const YAML::Node& node, const std::string& where) {
@@ -111,7 +81,7 @@ void set_all(const std::vector<Field*>& fields, const std::string& text, const s
 // selector fields are resolved in turn (e.g. ctc_multi_loss -> --underlying-criterion).
 std::vector<ConfigGroup> resolve_groups(
     const ProgramSpec& spec, const std::vector<std::string>& args,
-    const std::vector<std::pair<std::string, YAML::Node>>& yaml, const std::string& yaml_path) {
+    const ConfigEntries& entries, const std::string& config_path) {
   std::vector<ConfigGroup> groups;
   for (const auto& [name, options] : spec.groups) groups.push_back({name, "", "", options.clone()});
   std::set<std::string> seen;
@@ -121,8 +91,8 @@ std::vector<ConfigGroup> resolve_groups(
       if (f.selects_kind.empty() || seen.count(f.name)) continue;
       seen.insert(f.name);
       std::string value = f.value_string();
-      for (const auto& [key, node] : yaml)
-        if (key == f.name) value = yaml_text(node, yaml_path + ": " + key);
+      for (const auto& [key, node] : entries)
+        if (key == f.name) value = yaml_text(node, config_path + ": " + key);
       auto cli = scan_values(args, flags_of(f));
       if (!cli.empty()) value = cli.back();
       f.set_from_string(value, f.flag());
@@ -197,17 +167,18 @@ std::string Config::to_yaml(const std::string& program) const {
 }
 
 ParseResult parse_command_line(const ProgramSpec& spec, const std::vector<std::string>& args) {
-  // Phase 0: plugins and the YAML file come first (they add names and values).
+  // Phase 0: plugins and the --config file (YAML or TOML) come first (they add names and
+  // values).
   for (const auto& dir : scan_values(args, {"--user-dir"})) load_user_dir(dir);
-  std::vector<std::pair<std::string, YAML::Node>> yaml;
+  ConfigEntries entries;
   auto config_files = scan_values(args, {"--config"});
-  std::string yaml_path = config_files.empty() ? "" : config_files.back();
-  if (!yaml_path.empty()) yaml = read_yaml_config(yaml_path);
+  std::string config_path = config_files.empty() ? "" : config_files.back();
+  if (!config_path.empty()) entries = read_config_file(config_path);
   const bool help = has_arg(args, "-h") || has_arg(args, "--help");
 
   // Phase 1: selected components (defaults already carry the arch preset).
   ParseResult result;
-  result.config.mutable_groups() = resolve_groups(spec, args, yaml, yaml_path);
+  result.config.mutable_groups() = resolve_groups(spec, args, entries, config_path);
   auto& groups = result.config.mutable_groups();
   if (help) {
     result.exit_now = true;
@@ -215,20 +186,20 @@ ParseResult parse_command_line(const ProgramSpec& spec, const std::vector<std::s
     return result;
   }
 
-  // Phase 2: YAML over defaults and presets.
+  // Phase 2: the --config file over defaults and presets.
   std::vector<Fields> all;
   for (auto& g : groups) all.push_back(g.options.fields());
   auto by_key = index_fields(all);
   std::vector<std::string> keys;
   for (const auto& [k, v] : by_key) keys.push_back(k);
-  for (const auto& [key, node] : yaml) {
+  for (const auto& [key, node] : entries) {
     auto it = by_key.find(key);
     if (it == by_key.end()) {
       std::string near = nearest(key, keys);
-      throw ConfigError(fmt::format("{}: unknown key '{}'{}", yaml_path, key,
+      throw ConfigError(fmt::format("{}: unknown key '{}'{}", config_path, key,
                                     near.empty() ? "" : fmt::format("; did you mean '{}'?", near)));
     }
-    set_all(it->second, yaml_text(node, yaml_path + ": " + key), yaml_path + ": " + key);
+    set_all(it->second, yaml_text(node, config_path + ": " + key), config_path + ": " + key);
   }
 
   // Phase 3: the command line, strictly.
@@ -255,12 +226,22 @@ ParseResult parse_command_line(const ProgramSpec& spec, const std::vector<std::s
     if (f.is_bool()) {
       app.add_flag_function(names, [targets, flag](int64_t) { set_all(targets, "true", flag); },
                             f.help);
-      // --no-X turns off a boolean that a preset or the YAML file turned on.
+      // --no-X turns off a boolean that a preset or the --config file turned on.
       std::string no_flag = "--no-" + f.flag().substr(2);
       if (key.rfind("no_", 0) != 0 && !by_key.count(to_key(no_flag))) {
         app.add_flag_function(no_flag, [targets, flag](int64_t) { set_all(targets, "false", flag); });
         known_flags.push_back(no_flag);
       }
+    } else if (f.takes_many) {  // --inputs a.pt b.pt: one list (argparse's nargs='+')
+      app.add_option_function<std::vector<std::string>>(
+             names,
+             [targets, flag](const std::vector<std::string>& vs) {
+               set_all(targets, "", flag);
+               for (const auto& v : vs) set_all(targets, v, flag, /*append=*/true);
+             },
+             f.help)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+          ->expected(1, -1);
     } else if (f.is_repeatable) {
       app.add_option_function<std::vector<std::string>>(
              names,

@@ -1,10 +1,11 @@
 #pragma once
-// fairseq-style multi-phase command-line parsing (DESIGN.md, decision 3):
-//   0. --user-dir PATH (repeatable) loads plugins; --config FILE reads a YAML file;
+// fairseq-style multi-phase command-line parsing (docs/architecture.md, "Parsing"):
+//   0. --user-dir PATH (repeatable) loads plugins; --config FILE reads a YAML or TOML file
+//      (core/config_file.h);
 //   1. selector fields (--task --arch --criterion --optimizer --lr-scheduler, and any
 //      component option that selects another component, e.g. --underlying-criterion) pick the
 //      components whose option groups are added;
-//   2. values are layered: struct default < arch preset < YAML < command line;
+//   2. values are layered: struct default < arch preset < --config file < command line;
 //   3. the command line is parsed strictly: an unknown flag is an error that suggests the
 //      nearest valid flag (exit code 2), a flag given twice keeps the last value.
 // `--help` prints every registry's names and the options of the selected components;

@@ -43,12 +43,14 @@ struct Field {
   std::string selects_kind;              // names a component of this registry kind
   bool is_positional = false;
   bool is_repeatable = false;  // given twice: values accumulate (e.g. --user-dir)
+  bool takes_many = false;     // a list flag read as one or more values (--inputs a.pt b.pt)
 
   Field& choices(std::vector<std::string> c) { choice_list = std::move(c); return *this; }
   Field& alias(std::string flag) { alias_list.push_back(std::move(flag)); return *this; }
   Field& selects(std::string kind) { selects_kind = std::move(kind); return *this; }
   Field& positional() { is_positional = true; return *this; }
   Field& repeatable() { is_repeatable = true; return *this; }
+  Field& many() { takes_many = true; return *this; }  // argparse's nargs='+'
 
   std::string flag() const;            // "--warmup-updates"
   std::string type_name() const;       // "INT", "FLOAT", "STR", "BOOL", "FLOAT,...", ...

@@ -1,6 +1,9 @@
 #include "core/programs.h"
 
+#include "core/checkpoint_average.h"
+#include "core/data/prepare.h"
 #include "core/generation_options.h"
+#include "core/plot/plot_metrics.h"
 #include "core/train_options.h"
 
 namespace trellis {
@@ -29,6 +32,33 @@ ProgramSpec generate_program() {
        {"components", AnyOptions::make<GenerateComponents>()},
        {"common", AnyOptions::make<CommonOptions>()},
        {"generation", AnyOptions::make<GenerationOptions>()}}};
+}
+
+ProgramSpec prepare_program() {
+  return ProgramSpec{
+      "prepare",
+      "Prepare speech data for speech_to_text(_ctc): 80-dim fbank zip (or raw audio paths), "
+      "{split}.tsv manifests, SentencePiece/char vocabulary and config.yaml: trellis prepare "
+      "--input-format F --input IN[,IN...] --output-dir DATA_ROOT [options].",
+      {{"prepare", AnyOptions::make<PrepareOptions>()}}};
+}
+
+ProgramSpec plot_program() {
+  return ProgramSpec{
+      "plot",
+      "Plot training curves from the metrics.jsonl that train writes to its --save-dir: one SVG "
+      "panel per metric versus updates (loss: train and each --valid-subset; wer: each "
+      "--valid-subset; lr), with a legend per panel.",
+      {{"plot", AnyOptions::make<plot::PlotOptions>()}}};
+}
+
+ProgramSpec average_checkpoints_program() {
+  return ProgramSpec{
+      "average_checkpoints",
+      "Average the model parameters of checkpoints into a new checkpoint (fairseq's "
+      "average_checkpoints.py): the files given, or the last N epoch or update checkpoints of a "
+      "folder. Other fields come from the first input (the newest, for a folder).",
+      {{"average_checkpoints", AnyOptions::make<AverageCheckpointsOptions>()}}};
 }
 
 }  // namespace trellis

@@ -20,5 +20,10 @@ struct DataRootOptions {
 
 ProgramSpec train_program();
 ProgramSpec generate_program();
+// The single-group programs: the options struct is the group ("prepare", "plot",
+// "average_checkpoints"): PrepareOptions, plot::PlotOptions, AverageCheckpointsOptions.
+ProgramSpec prepare_program();
+ProgramSpec plot_program();
+ProgramSpec average_checkpoints_program();
 
 }  // namespace trellis

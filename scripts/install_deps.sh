@@ -11,7 +11,7 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev
-  libcli11-dev libyaml-cpp-dev libfmt-dev nlohmann-json3-dev catch2
+  libcli11-dev libyaml-cpp-dev libtomlplusplus-dev libfmt-dev nlohmann-json3-dev catch2
   libfftw3-dev libsndfile1-dev libsoxr-dev libsentencepiece-dev
   libopenblas0-openmp
   espeak-ng sox procps

@@ -1,5 +1,5 @@
 #pragma once
-// `prepare`: speech corpora -> a fairseq speech_to_text data folder (fairseq-compat.md §1):
+// `prepare`: speech corpora -> a fairseq speech_to_text data folder (docs/data_formats.md):
 //   fbank80.zip (stored .npy entries, T x 80 float32) or audio paths (--features raw),
 //   {split}.tsv (id audio n_frames tgt_text speaker [src_text tgt_lang]), config.yaml,
 //   spm_{type}{size}.model + .txt (or dict.txt with --vocab-type char), gcmvn.npz.
@@ -10,27 +10,69 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace trellis {
 
+// The options of `prepare`, declared once: visit() makes its flags, --help, --config keys and
+// --dump-config (core/programs.h, prepare_program()).
 struct PrepareOptions {
-  std::string input_format = "tsv";  // tsv | nemo | commonvoice | dir
+  std::string input_format = "tsv";
   std::vector<std::string> inputs;
   std::string output_dir;
   // "train:0.9,dev:0.05,test:0.05" (shuffle all, cut by fraction) or "train,dev" (one per input)
   std::string splits = "train:0.9,dev:0.05,test:0.05";
-  std::string vocab_type = "unigram";  // char | unigram | bpe
+  std::string vocab_type = "unigram";
   int64_t vocab_size = 1000;
-  std::string features = "fbank80";  // fbank80 | raw
+  std::string features = "fbank80";
   std::string tgt_lang;
   bool prepend_tgt_lang_tag = false;
-  std::string cmvn = "utterance";  // global | utterance | none
-  std::string src_text_from;       // "" | tgt
+  std::string cmvn = "utterance";
+  std::string src_text_from;  // "" | tgt
   int num_workers = 1;
   std::vector<double> volume;  // per input, fraction kept (default 1)
-  uint32_t seed = 1;
+  int64_t seed = 1;            // 0 .. 2^32-1 (std::mt19937)
   bool skip_bad_audio = false;
   std::string clips_dir;  // Common Voice clips folder
   bool progress = true;   // only drawn when stderr is a TTY
+
+  template <class V>
+  void visit(V& v) {
+    v.field("input_format", input_format, "format of the inputs")
+        .choices({"tsv", "nemo", "commonvoice", "dir"});
+    v.field("input", inputs,
+            "input manifest(s) or folder(s), comma-separated (tsv: columns audio/path + "
+            "tgt_text/text/sentence; nemo: JSON lines; commonvoice: TSV or CSV; dir: audio files "
+            "with NAME.txt or transcripts.tsv); required");
+    v.field("output_dir", output_dir, "output folder (DATA_ROOT); required");
+    v.field("splits", splits, "name:fraction,... (shuffled with --seed) or one name per input");
+    v.field("vocab_type", vocab_type, "vocabulary").choices({"char", "unigram", "bpe"});
+    v.field("vocab_size", vocab_size, "SentencePiece vocabulary size");
+    v.field("features", features, "stored features, or raw audio paths")
+        .choices({"fbank80", "raw"});
+    v.field("tgt_lang", tgt_lang, "target language code (tgt_lang column)");
+    v.field("prepend_tgt_lang_tag", prepend_tgt_lang_tag,
+            "prepend <lang:TGT> to targets (adds the tag to the vocabulary)");
+    v.field("cmvn", cmvn, "feature normalisation").choices({"global", "utterance", "none"});
+    v.field("src_text_from", src_text_from,
+            "tgt: write src_text = tgt_text and source vocab keys (FBK speech_to_text_ctc)")
+        .choices({"", "tgt"});
+    v.field("num_workers", num_workers, "feature extraction threads");
+    v.field("volume", volume,
+            "fraction of each input to keep (one value, or comma-separated per input; empty: "
+            "all)");
+    v.field("seed", seed, "seed for splits and --volume subsets");
+    v.field("skip_bad_audio", skip_bad_audio,
+            "skip (and count) unreadable audio instead of failing");
+    v.field("clips_dir", clips_dir,
+            "Common Voice clips folder ('': clips/ next to the table)");
+    v.field("progress", progress, "draw a progress bar when stderr is a terminal (--no-progress: "
+                                  "never)");
+  }
+  void validate() const {
+    TRELLIS_CHECK(seed >= 0 && seed <= int64_t{0xFFFFFFFF}, ConfigError,
+                  "--seed {}: expected 0 .. 4294967295", seed);
+  }
 };
 
 // One utterance from any input.

@@ -8,15 +8,35 @@
 
 namespace trellis::plot {
 
+// The options of `plot`, declared once: visit() makes its flags, --help, --config keys and
+// --dump-config (core/programs.h, plot_program()).
 struct PlotOptions {
   std::string input;   // a save dir (its metrics.jsonl) or a metrics .jsonl file
   std::string output;  // "" = next to the metrics file: metrics.svg
   std::vector<std::string> metrics = {"loss", "wer", "lr"};
-  bool metrics_given = false;      // true: every metric must be in the file (else ConfigError)
+  // true: every metric must be in the file (else ConfigError); `plot` sets it when --metrics
+  // differs from the default.
+  bool metrics_given = false;
   std::vector<std::string> log_y;  // metrics drawn on a log10 y axis (each must be plotted)
   std::string title;               // "" = the metrics file's path
   int width = 760;
   int panel_height = 240;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("save_dir_or_jsonl", input,
+            "a save dir (reads DIR/metrics.jsonl) or a metrics .jsonl file; required")
+        .positional();
+    v.field("output", output, "the SVG file to write ('': metrics.svg next to metrics.jsonl)")
+        .alias("-o");
+    v.field("metrics", metrics,
+            "comma-separated keys of the records to plot, one panel each (e.g. "
+            "loss,wer,lr,gnorm,uer,ctc_loss); with the default, keys the file lacks are left out");
+    v.field("log_y", log_y, "comma-separated metrics drawn on a log10 y axis (e.g. lr)");
+    v.field("title", title, "title line ('': the metrics file's path)");
+    v.field("width", width, "image width in pixels");
+    v.field("panel_height", panel_height, "height of each panel's plot area in pixels");
+  }
 };
 
 struct PlotSummary {
