@@ -4,45 +4,22 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace trellis {
 
 namespace {
 
-// Keys this reader knows; transform parameter blocks are accepted separately.
-const std::set<std::string> kKeys = {"vocab_filename",
-                                     "vocab_filename_src",
-                                     "bpe_tokenizer",
-                                     "bpe_tokenizer_src",
-                                     "pre_tokenizer",
-                                     "input_feat_per_channel",
-                                     "input_channels",
-                                     "use_audio_input",
-                                     "standardize_audio",
-                                     "use_sample_rate",
-                                     "sample_rate",
-                                     "is_input_waveform",
-                                     "waveform_sample_rate",
-                                     "prepend_tgt_lang_tag",
-                                     "prepend_bos_and_append_tgt_lang_tag",
-                                     "sampling_alpha",
-                                     "shuffle",
-                                     "audio_root",
-                                     "transforms",
-                                     "feature_transforms",
-                                     "waveform_transforms",
-                                     "dataset_transforms",
-                                     "raw_transforms",
-                                     "specaugment",
-                                     "utterance_cmvn",
-                                     "global_cmvn",
-                                     "delta_deltas",
-                                     "speaker_set_filename",
-                                     "eos_token",
-                                     "vocoder",
-                                     "hub"};
+// Known keys that are not members (DataConfig::visit() lists those): the transform lists,
+// transform parameter blocks and fairseq keys trellis accepts and ignores.
+const std::set<std::string> kOtherKeys = {
+    "transforms",     "feature_transforms", "waveform_transforms",  "dataset_transforms",
+    "raw_transforms", "specaugment",        "utterance_cmvn",       "global_cmvn",
+    "delta_deltas",   "eos_token",          "speaker_set_filename", "vocoder",
+    "hub"};
 
 template <class T>
 T scalar(const YAML::Node& n, const std::string& key, const std::string& path) {
@@ -86,6 +63,59 @@ YAML::Node write_tokenizer(const TokenizerConfig& t) {
   return n;
 }
 
+// Reads the value of `name` into its member when `name` is the key looked for.
+struct KeyReader {
+  const std::string& want;
+  const YAML::Node& node;
+  const std::string& path;
+  bool found = false;
+
+  template <class T>
+  void key(const char* name, T& member, bool /*write*/) {
+    if (found || want != name) return;
+    found = true;
+    if constexpr (std::is_same_v<T, TokenizerConfig>)
+      member = read_tokenizer(node, want, path);
+    else if constexpr (std::is_same_v<T, std::string>)
+      member = node.IsNull() ? "" : scalar<std::string>(node, want, path);
+    else
+      member = scalar<T>(node, want, path);
+  }
+  void tokenizer_name(const char* name, std::string& member, bool /*write*/) {
+    if (found || want != name) return;
+    found = true;
+    if (node.IsMap() && node["tokenizer"] && !node["tokenizer"].IsNull())
+      member = scalar<std::string>(node["tokenizer"], want, path);
+    if (member == "None") member.clear();
+  }
+};
+
+struct KeyNames {
+  std::vector<std::string> names;
+  template <class T>
+  void key(const char* name, const T&, bool) { names.emplace_back(name); }
+  void tokenizer_name(const char* name, const std::string&, bool) { names.emplace_back(name); }
+};
+
+struct KeyWriter {
+  YAML::Emitter& out;
+  template <class T>
+  void key(const char* name, const T& value, bool write) {
+    if (!write) return;
+    out << YAML::Key << name << YAML::Value;
+    if constexpr (std::is_same_v<T, TokenizerConfig>)
+      out << YAML::Flow << write_tokenizer(value);
+    else
+      out << value;
+  }
+  void tokenizer_name(const char* name, const std::string& value, bool write) {
+    if (!write) return;
+    YAML::Node n(YAML::NodeType::Map);
+    n["tokenizer"] = value;
+    out << YAML::Key << name << YAML::Value << YAML::Flow << n;
+  }
+};
+
 }  // namespace
 
 DataConfig DataConfig::load(const std::string& path) {
@@ -128,51 +158,15 @@ DataConfig DataConfig::parse(const std::string& text, const std::string& path) {
     }
   }
   for (const auto& kv : c.root) {
-    std::string k = kv.first.as<std::string>();
-    const YAML::Node& v = kv.second;
-    if (!kKeys.count(k) && !transform_names.count(k)) {
-      throw DataError(fmt::format(
-          "{}: unknown key '{}' (known: vocab_filename, vocab_filename_src, bpe_tokenizer, "
-          "bpe_tokenizer_src, input_feat_per_channel, input_channels, transforms, "
-          "prepend_tgt_lang_tag, sampling_alpha, audio_root, use_audio_input, ...)",
-          path, k));
-    }
-    if (k == "vocab_filename")
-      c.vocab_filename = scalar<std::string>(v, k, path);
-    else if (k == "vocab_filename_src")
-      c.vocab_filename_src = scalar<std::string>(v, k, path);
-    else if (k == "bpe_tokenizer")
-      c.bpe_tokenizer = read_tokenizer(v, k, path);
-    else if (k == "bpe_tokenizer_src")
-      c.bpe_tokenizer_src = read_tokenizer(v, k, path);
-    else if (k == "pre_tokenizer") {
-      if (v.IsMap() && v["tokenizer"] && !v["tokenizer"].IsNull())
-        c.pre_tokenizer = scalar<std::string>(v["tokenizer"], k, path);
-      if (c.pre_tokenizer == "None") c.pre_tokenizer.clear();
-    } else if (k == "input_feat_per_channel")
-      c.input_feat_per_channel = scalar<int64_t>(v, k, path);
-    else if (k == "input_channels")
-      c.input_channels = scalar<int64_t>(v, k, path);
-    else if (k == "use_audio_input")
-      c.use_audio_input = scalar<bool>(v, k, path);
-    else if (k == "standardize_audio")
-      c.standardize_audio = scalar<bool>(v, k, path);
-    else if (k == "use_sample_rate" || k == "sample_rate")
-      c.use_sample_rate = scalar<int64_t>(v, k, path);
-    else if (k == "is_input_waveform")
-      c.is_input_waveform = scalar<bool>(v, k, path);
-    else if (k == "waveform_sample_rate")
-      c.waveform_sample_rate = scalar<int64_t>(v, k, path);
-    else if (k == "prepend_tgt_lang_tag")
-      c.prepend_tgt_lang_tag = scalar<bool>(v, k, path);
-    else if (k == "prepend_bos_and_append_tgt_lang_tag")
-      c.prepend_bos_and_append_tgt_lang_tag = scalar<bool>(v, k, path);
-    else if (k == "sampling_alpha")
-      c.sampling_alpha = scalar<double>(v, k, path);
-    else if (k == "shuffle")
-      c.shuffle = scalar<bool>(v, k, path);
-    else if (k == "audio_root")
-      c.audio_root = v.IsNull() ? "" : scalar<std::string>(v, k, path);
+    const std::string k = kv.first.as<std::string>();
+    KeyReader reader{k, kv.second, path};
+    DataConfig::visit(c, reader);
+    if (reader.found || kOtherKeys.count(k) || transform_names.count(k)) continue;
+    KeyNames known;
+    DataConfig::visit(c, known);
+    known.names.push_back("transforms");
+    throw DataError(fmt::format("{}: unknown key '{}' (known: {}, or a transform's name)", path,
+                                k, join(known.names, ", ")));
   }
   TRELLIS_CHECK(c.input_feat_per_channel > 0 && c.input_channels > 0, DataError,
                 "{}: input_feat_per_channel and input_channels must be positive", path);
@@ -187,24 +181,8 @@ DataConfig DataConfig::parse(const std::string& text, const std::string& path) {
 std::string DataConfig::to_yaml() const {
   YAML::Emitter out;
   out << YAML::BeginMap;
-  if (!audio_root.empty()) out << YAML::Key << "audio_root" << YAML::Value << audio_root;
-  out << YAML::Key << "vocab_filename" << YAML::Value << vocab_filename;
-  if (vocab_filename_src != "dict.txt" || bpe_tokenizer_src.enabled())
-    out << YAML::Key << "vocab_filename_src" << YAML::Value << vocab_filename_src;
-  out << YAML::Key << "bpe_tokenizer" << YAML::Value << YAML::Flow
-      << write_tokenizer(bpe_tokenizer);
-  if (bpe_tokenizer_src.enabled())
-    out << YAML::Key << "bpe_tokenizer_src" << YAML::Value << YAML::Flow
-        << write_tokenizer(bpe_tokenizer_src);
-  out << YAML::Key << "input_channels" << YAML::Value << input_channels;
-  out << YAML::Key << "input_feat_per_channel" << YAML::Value << input_feat_per_channel;
-  if (use_audio_input) {
-    out << YAML::Key << "use_audio_input" << YAML::Value << true;
-    out << YAML::Key << "use_sample_rate" << YAML::Value << use_sample_rate;
-    if (standardize_audio) out << YAML::Key << "standardize_audio" << YAML::Value << true;
-  }
-  if (prepend_tgt_lang_tag) out << YAML::Key << "prepend_tgt_lang_tag" << YAML::Value << true;
-  out << YAML::Key << "sampling_alpha" << YAML::Value << sampling_alpha;
+  KeyWriter writer{out};
+  DataConfig::visit(*this, writer);
   std::set<std::string> names;
   for (const auto& kv : transforms)
     for (const auto& n : kv.second) names.insert(n);

@@ -24,6 +24,7 @@ struct DataConfig {
   std::string path;  // the YAML file ("" when built in code)
   YAML::Node root;   // the whole document as read
 
+  // The top-level keys read into members: declared once, in visit() below.
   std::string vocab_filename = "dict.txt";
   std::string vocab_filename_src = "dict.txt";  // FBK speech_to_text_ctc
   TokenizerConfig bpe_tokenizer;
@@ -43,6 +44,35 @@ struct DataConfig {
   std::string audio_root;
   // transforms: split name (or _train, _eval, *) -> transform names in application order.
   std::map<std::string, std::vector<std::string>> transforms;
+
+  // Every key read into a member, once, in the order to_yaml() writes them: the reader, the list
+  // of known keys and the writer all follow it. The third argument: whether to_yaml() writes the
+  // key (the defaults of optional keys are left out; a key read only, `sample_rate`, never).
+  // The other known keys are the transform lists and parameter blocks (data_config.cpp).
+  // `c`: a DataConfig (reading) or a const one (writing).
+  template <class Self, class V>
+  static void visit(Self& c, V& v) {
+    v.key("audio_root", c.audio_root, !c.audio_root.empty());
+    v.key("vocab_filename", c.vocab_filename, true);
+    v.key("vocab_filename_src", c.vocab_filename_src,
+          c.vocab_filename_src != "dict.txt" || c.bpe_tokenizer_src.enabled());
+    v.key("bpe_tokenizer", c.bpe_tokenizer, true);
+    v.key("bpe_tokenizer_src", c.bpe_tokenizer_src, c.bpe_tokenizer_src.enabled());
+    v.tokenizer_name("pre_tokenizer", c.pre_tokenizer, !c.pre_tokenizer.empty());  // {tokenizer:}
+    v.key("input_channels", c.input_channels, true);
+    v.key("input_feat_per_channel", c.input_feat_per_channel, true);
+    v.key("use_audio_input", c.use_audio_input, c.use_audio_input);
+    v.key("use_sample_rate", c.use_sample_rate, c.use_audio_input);
+    v.key("sample_rate", c.use_sample_rate, false);  // another name of use_sample_rate
+    v.key("standardize_audio", c.standardize_audio, c.use_audio_input && c.standardize_audio);
+    v.key("is_input_waveform", c.is_input_waveform, c.is_input_waveform);
+    v.key("waveform_sample_rate", c.waveform_sample_rate, c.waveform_sample_rate != 16000);
+    v.key("prepend_tgt_lang_tag", c.prepend_tgt_lang_tag, c.prepend_tgt_lang_tag);
+    v.key("prepend_bos_and_append_tgt_lang_tag", c.prepend_bos_and_append_tgt_lang_tag,
+          c.prepend_bos_and_append_tgt_lang_tag);
+    v.key("sampling_alpha", c.sampling_alpha, true);
+    v.key("shuffle", c.shuffle, c.shuffle);
+  }
 
   // Reads and validates `path`; throws DataError naming it.
   static DataConfig load(const std::string& path);

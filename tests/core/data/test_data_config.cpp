@@ -50,3 +50,51 @@ TEST_CASE("data config: errors name the yaml file", "[unit][data_config]") {
              Catch::Contains("bad.yaml: key 'bpe_tokenizer'"));
   CHECK(DataConfig::parse("").vocab_filename == "dict.txt");
 }
+
+TEST_CASE("data config: every member key is read, and written back when set",
+          "[unit][data_config]") {
+  const char* text = R"(audio_root: /audio
+vocab_filename: a.txt
+vocab_filename_src: b.txt
+bpe_tokenizer: {bpe: sentencepiece, sentencepiece_model: m.model}
+bpe_tokenizer_src: {bpe: characters}
+pre_tokenizer: {tokenizer: moses}
+input_channels: 2
+input_feat_per_channel: 40
+use_audio_input: true
+sample_rate: 8000
+standardize_audio: true
+is_input_waveform: true
+waveform_sample_rate: 22050
+prepend_bos_and_append_tgt_lang_tag: true
+sampling_alpha: 0.5
+shuffle: true
+)";
+  const DataConfig c = DataConfig::parse(text, "all.yaml");
+  CHECK(c.pre_tokenizer == "moses");
+  CHECK(c.use_sample_rate == 8000);  // sample_rate: the other name
+  CHECK(c.waveform_sample_rate == 22050);
+  const std::string yaml = c.to_yaml();
+  CHECK_THAT(yaml, Catch::Contains("use_sample_rate: 8000") &&
+                       !Catch::Contains("\nsample_rate") && Catch::Contains("shuffle: true") &&
+                       Catch::Contains("pre_tokenizer: {tokenizer: moses}"));
+  const DataConfig d = DataConfig::parse(yaml, "again.yaml");
+  CHECK(d.to_yaml() == yaml);
+  CHECK(d.audio_root == "/audio");
+  CHECK(d.bpe_tokenizer_src.bpe == "characters");
+  CHECK(d.is_input_waveform);
+  CHECK(d.prepend_bos_and_append_tgt_lang_tag);
+  CHECK(d.shuffle);
+  // The defaults of optional keys are left out: what prepare writes for raw audio.
+  DataConfig raw;
+  raw.bpe_tokenizer.bpe = "characters";
+  raw.use_audio_input = true;
+  CHECK(raw.to_yaml() ==
+        "vocab_filename: dict.txt\nbpe_tokenizer: {bpe: characters}\ninput_channels: 1\n"
+        "input_feat_per_channel: 80\nuse_audio_input: true\nuse_sample_rate: 16000\n"
+        "sampling_alpha: 1\n");
+  // An unknown key lists the known ones.
+  CHECK_THROWS_WITH(DataConfig::parse("shufle: true\n", "u.yaml"),
+                    Catch::StartsWith("u.yaml: unknown key 'shufle' (known: audio_root, ") &&
+                        Catch::Contains("shuffle, transforms, or a transform's name)"));
+}
