@@ -28,14 +28,15 @@
 #include "core/data/batching.h"
 #include "core/registry.h"
 #include "core/train/trainer.h"
-#include "criteria/criterion.h"
+#include "core/interfaces/criterion.h"
 #include "criteria/ctc.h"
 #include "models/conformer/conformer_options.h"
-#include "models/model.h"
+#include "core/interfaces/model.h"
 #include "optim/adam.h"
-#include "optim/lr_scheduler/lr_scheduler.h"
-#include "optim/optimizer.h"
-#include "tasks/task.h"
+#include "core/interfaces/lr_scheduler.h"
+#include "core/interfaces/optimizer.h"
+#include "core/interfaces/task.h"
+#include "tasks/speech_batch.h"
 
 using namespace trellis;
 using Clock = std::chrono::steady_clock;
@@ -55,7 +56,7 @@ class BenchTask : public Task {
   int64_t dataset_size(const std::string&) const override { return 0; }
   const std::vector<int64_t>& source_sizes(const std::string&) const override { return none_; }
   Batches batches(const std::string&, const BatchRequest&) override { return {}; }
-  SpeechBatch collate(const std::string&, const Batch&, uint64_t) const override { return {}; }
+  BatchPtr collate(const std::string&, const Batch&, uint64_t) const override { return {}; }
   std::unique_ptr<Model> build_model(const std::string&, const AnyOptions&) override {
     return nullptr;
   }
@@ -63,7 +64,8 @@ class BenchTask : public Task {
                                              const AnyOptions*, bool) override {
     return nullptr;
   }
-  LossOutput forward(Model& model, Criterion& criterion, const SpeechBatch& b) override {
+  LossOutput forward(Model& model, Criterion& criterion, const TaskBatch& any) override {
+    const auto& b = batch_cast<SpeechBatch>(any);
     const auto t0 = Clock::now();
     ModelOutput out = model.forward(b.src_tokens, b.src_lengths, b.prev_output_tokens);
     NetOutput net;
@@ -263,7 +265,8 @@ int main(int argc, char** argv) {
     std::stable_sort(idx.begin(), idx.end(),
                      [&](int64_t x, int64_t y) { return lengths[x] > lengths[y]; });
     const int64_t B = static_cast<int64_t>(idx.size()), T = lengths[idx[0]];
-    SpeechBatch b;
+    auto batch = std::make_shared<SpeechBatch>();
+    SpeechBatch& b = *batch;
     b.indices = idx;
     b.src_tokens = torch::randn({B, T, I("input-dim")}, gen);  // (B, T, F) float, zero-padded
     b.src_lengths = torch::empty({B}, torch::kLong);            // (B) int64
@@ -290,7 +293,7 @@ int main(int argc, char** argv) {
     }
 
     const auto t0 = Clock::now();
-    StepRecord rec = trainer.train_step({b});  // forward, ctc, backward, /sample size, clip, adam
+    StepRecord rec = trainer.train_step({batch});  // forward, ctc, backward, /sample size, clip, adam
     const double t = seconds_since(t0);
     const double loss = rec.stats.count("loss") ? rec.stats.at("loss") : NAN;
     std::printf("%s %3ld: bsz %3ld maxT %5ld frames %6ld | %8.1f ms (fwd %.0f bwd+clip %.0f opt "

@@ -23,7 +23,7 @@ set_target_properties(trellis PROPERTIES
 
 include(GNUInstallDirs)
 install(TARGETS trellis EXPORT trellisTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(DIRECTORY core tasks criteria models optim DESTINATION include/trellis
+install(DIRECTORY core tasks criteria models optim scoring DESTINATION include/trellis
         FILES_MATCHING PATTERN "*.h")
 install(FILES ${PROJECT_BINARY_DIR}/generated/core/version.h DESTINATION include/trellis/core)
 install(EXPORT trellisTargets NAMESPACE trellis:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/trellis)

@@ -1,6 +1,6 @@
 #pragma once
 // The fixed option groups of `generate` (fairseq-generate's flags and defaults,
-// spec/fairseq-compat.md section 9).
+// docs/cli.md, "generate"; docs/generate.md).
 
 #include <cstdint>
 #include <optional>
@@ -23,12 +23,6 @@ struct GenerationOptions {
   double ctc_weight = 0.0;
   std::string results_path;
   std::string scoring = "bleu";
-  std::string wer_tokenizer = "none";
-  bool wer_remove_punct = false;
-  bool wer_lowercase = false;
-  bool wer_char_level = false;
-  std::string sacrebleu_tokenizer = "13a";
-  bool sacrebleu_lowercase = false;
   std::optional<int64_t> max_tokens;
   std::optional<int64_t> batch_size;
   bool skip_invalid_size_inputs_valid_test = false;
@@ -50,15 +44,9 @@ struct GenerationOptions {
     v.field("prefix_size", prefix_size, "force the first N reference tokens (language tags)");
     v.field("ctc_weight", ctc_weight, "weight of CTC scores in joint CTC/attention decoding");
     v.field("results_path", results_path, "write DIR/generate-<subset>.txt instead of stdout");
-    v.field("scoring", scoring, "scorer").choices({"bleu", "sacrebleu", "wer", "cer", "lid_acc"});
-    v.field("wer_tokenizer", wer_tokenizer, "tokenizer applied before WER")
-        .choices({"none", "13a", "intl", "char"});
-    v.field("wer_remove_punct", wer_remove_punct, "drop tokens made only of punctuation");
-    v.field("wer_lowercase", wer_lowercase, "lowercase before WER");
-    v.field("wer_char_level", wer_char_level, "score characters instead of words");
-    v.field("sacrebleu_tokenizer", sacrebleu_tokenizer, "tokenizer applied before sacreBLEU")
-        .choices({"none", "13a", "intl", "char"});
-    v.field("sacrebleu_lowercase", sacrebleu_lowercase, "lowercase before sacreBLEU");
+    v.field("scoring", scoring,
+            "scorer (a registered name; its options are listed once it is selected)")
+        .selects("scorer");
     v.field("max_tokens", max_tokens, "maximum padded source frames per batch");
     v.field("batch_size", batch_size, "maximum sentences per batch");
     v.field("skip_invalid_size_inputs_valid_test", skip_invalid_size_inputs_valid_test,

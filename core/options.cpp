@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "core/edit_distance.h"
 #include "core/error.h"
 
 namespace trellis {
@@ -242,25 +243,11 @@ std::string to_key(const std::string& flag) {
   return k;
 }
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
   std::string best;
   size_t best_d = std::numeric_limits<size_t>::max();
   for (const auto& c : candidates) {
-    size_t d = edit_distance(word, c);
+    size_t d = static_cast<size_t>(edit_distance(word, c));
     // A candidate that starts with the word (a truncated flag) is a good guess too.
     if (c.size() > word.size() && c.compare(0, word.size(), word) == 0 && word.size() >= 4) {
       d = std::min(d, size_t{1});

@@ -135,7 +135,6 @@ class AnyOptions {
 // Helpers shared by the parser and the YAML layer.
 std::string to_flag(const std::string& key);     // "max_tokens" -> "--max-tokens"
 std::string to_key(const std::string& flag);     // "--max-tokens" / "max-tokens" -> "max_tokens"
-size_t edit_distance(const std::string& a, const std::string& b);
 // The candidate closest to `word` (edit distance), or "" when nothing is reasonably close.
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
 

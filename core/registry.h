@@ -68,9 +68,14 @@ class Registry : public RegistryBase {
   using Factory = std::function<std::unique_ptr<Base>(const AnyOptions&, Args...)>;
   using RegistryBase::RegistryBase;
 
-  void add(RegistryEntryInfo info, Factory factory) {
+  // on_commit: stores a kind's extra per-name data once the entry is accepted (or never, when a
+  // plugin's registrations are aborted).
+  void add(RegistryEntryInfo info, Factory factory, std::function<void()> on_commit = {}) {
     std::string name = info.name;
-    add_entry(std::move(info), [this, name, factory] { factories_[name] = factory; });
+    add_entry(std::move(info), [this, name, factory, on_commit] {
+      factories_[name] = factory;
+      if (on_commit) on_commit();
+    });
   }
 
   // Builds the component `name` from its options (as returned by make_options and filled in).

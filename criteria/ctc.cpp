@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/data/dictionary.h"
+#include "core/edit_distance.h"
 
 namespace trellis {
 

@@ -1,10 +1,10 @@
 #pragma once
-// --criterion ctc (fairseq's CtcCriterion; spec/fairseq-compat.md 3.2).
+// --criterion ctc (fairseq's CtcCriterion; docs/criteria.md, "ctc").
 
 #include <string>
 #include <vector>
 
-#include "criteria/criterion.h"
+#include "core/interfaces/criterion.h"
 
 namespace trellis {
 
@@ -70,8 +70,7 @@ class CtcCriterion : public Criterion {
   LossOutput forward(const NetOutput& net, const CriterionTargets& targets) override;
   Stats reduce_scalars(const StatSums& summed) const override;
   Stats reduce_derived(const StatSums& summed) const override;
-  bool needs_ctc() const override { return true; }
-  bool needs_decoder() const override { return false; }
+  static CriterionNeeds needs(const CtcOptions&) { return {/*decoder=*/false, /*ctc=*/true}; }
 
  private:
   CtcOptions options_;

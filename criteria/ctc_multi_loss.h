@@ -1,12 +1,12 @@
 #pragma once
-// --criterion ctc_multi_loss (FBK's CTCMultiLoss; spec/fairseq-compat.md 3.3).
+// --criterion ctc_multi_loss (FBK's CTCMultiLoss; docs/criteria.md, "ctc_multi_loss").
 // --ctc-encoder-layer, which FBK registers here, is an option of the model (conformer) in
 // trellis: the model places the CTC head, the criterion only reads its output.
 
 #include <memory>
 #include <string>
 
-#include "criteria/criterion.h"
+#include "core/interfaces/criterion.h"
 
 namespace trellis {
 
@@ -18,8 +18,8 @@ struct CtcMultiLossOptions {
   template <class V>
   void visit(V& v) {
     v.field("underlying_criterion", underlying_criterion,
-            "criterion of the decoder output (its options become available), e.g. "
-            "label_smoothed_cross_entropy")
+            "criterion of the decoder output (its options become available), "
+            "e.g. label_smoothed_cross_entropy")
         .selects("criterion");
     v.field("ctc_weight", ctc_weight, "weight of the CTC loss: loss = w * ctc + underlying");
     v.field("zero_infinity", zero_infinity,
@@ -48,7 +48,8 @@ class CtcMultiLoss : public Criterion {
   Stats reduce_scalars(const StatSums& summed) const override;
   Stats reduce_derived(const StatSums& summed) const override;
   void train(bool on = true) override;
-  bool needs_ctc() const override { return true; }
+  // The underlying criterion reads the decoder; the CTC branch reads the source transcript.
+  static CriterionNeeds needs(const CtcMultiLossOptions&) { return {true, true, true}; }
 
   const Criterion& underlying() const { return *underlying_; }
 

@@ -1,9 +1,9 @@
 #pragma once
-// --criterion label_smoothed_cross_entropy (spec/fairseq-compat.md 3.1).
+// --criterion label_smoothed_cross_entropy (docs/criteria.md, "label_smoothed_cross_entropy").
 
 #include <string>
 
-#include "criteria/criterion.h"
+#include "core/interfaces/criterion.h"
 
 namespace trellis {
 

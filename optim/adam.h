@@ -1,7 +1,7 @@
 #pragma once
-// --optimizer adam (fairseq FairseqAdam; spec/fairseq-compat.md 5.1).
+// --optimizer adam (fairseq FairseqAdam; docs/optim.md, "adam").
 
-#include "optim/optimizer.h"
+#include "core/interfaces/optimizer.h"
 
 namespace trellis {
 

@@ -1,7 +1,7 @@
 #pragma once
 // --optimizer sgd (torch.optim.SGD semantics, PyTorch 1.13).
 
-#include "optim/optimizer.h"
+#include "core/interfaces/optimizer.h"
 
 namespace trellis {
 

@@ -1,5 +1,5 @@
 #pragma once
-// Collation of loaded samples into a SpeechBatch (fairseq-compat.md §1.8, §1.9): rows sorted
+// Collation of loaded samples into a SpeechBatch (docs/tasks.md): rows sorted
 // by descending real source length (ties by sample index), sources zero-padded, token
 // sequences right-padded with pad, prev_output_tokens = eos + target[:-1].
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tasks/task.h"
+#include "tasks/speech_batch.h"
 
 namespace trellis {
 

@@ -4,8 +4,8 @@
 #include "core/data/data_config.h"
 #include "core/data/fbank.h"
 #include "core/data/manifest.h"
-#include "core/data/npy.h"
-#include "core/data/zip_archive.h"
+#include "core/io/npy.h"
+#include "core/io/zip_archive.h"
 #include "core/error.h"
 
 namespace trellis {

@@ -5,8 +5,8 @@
 #include "core/data/dictionary.h"
 #include "core/error.h"
 #include "core/logging.h"
-#include "criteria/criterion.h"
-#include "models/model.h"
+#include "core/interfaces/criterion.h"
+#include "core/interfaces/model.h"
 #include "tasks/collate.h"
 
 namespace trellis {
@@ -88,7 +88,7 @@ SpeechToTextTask::SpeechToTextTask(const SpeechToTextOptions& options, const Tas
   if (source_side) {
     // FBK: the CTC blank of ctc_multi_loss is the source dictionary's last symbol.
     // A restored dictionary already holds it.
-    if (ctx.criterion == "ctc_multi_loss" && !vocab_.src_dict->contains("<ctc_blank>"))
+    if (ctx.criterion_needs.source_ctc && !vocab_.src_dict->contains("<ctc_blank>"))
       vocab_.src_dict->add_symbol("<ctc_blank>");
     logger.info("source dictionary size ({}): {}", vocab_.config.vocab_filename_src,
                 vocab_.src_dict->size());
@@ -155,8 +155,13 @@ int64_t SpeechToTextTask::model_input_dim() const {
   return dim;
 }
 
-SpeechBatch SpeechToTextTask::collate(const std::string& split, const Batch& batch,
-                                      uint64_t seed) const {
+BatchPtr SpeechToTextTask::collate(const std::string& split, const Batch& batch,
+                                   uint64_t seed) const {
+  return std::make_shared<const SpeechBatch>(collate_speech(split, batch, seed));
+}
+
+SpeechBatch SpeechToTextTask::collate_speech(const std::string& split, const Batch& batch,
+                                             uint64_t seed) const {
   const SpeechDataset& d = dataset(split);
   const DataConfig& cfg = vocab_.config;
   const SourceOptions& so = source_options_;
@@ -204,7 +209,7 @@ SpeechBatch SpeechToTextTask::collate(const std::string& split, const Batch& bat
 }
 
 int64_t SpeechToTextTask::blank_index() const {
-  if (ctx_.criterion == "ctc_multi_loss" && vocab_.src_dict &&
+  if (ctx_.criterion_needs.source_ctc && vocab_.src_dict &&
       vocab_.src_dict->contains("<ctc_blank>"))
     return vocab_.src_dict->index("<ctc_blank>");
   return 0;
@@ -220,7 +225,7 @@ std::unique_ptr<Model> SpeechToTextTask::build_model(const std::string& arch,
   m.pad = vocab_.tgt_dict.pad();
   m.eos = vocab_.tgt_dict.eos();
   m.blank = blank_index();
-  m.ctc_enabled = ctx_.criterion == "ctc_multi_loss";
+  m.ctc_enabled = ctx_.criterion_needs.ctc && ctx_.criterion_needs.decoder;
   return model_registry().create(arch_registry().info(arch).target, arch_options, m);
 }
 
@@ -228,14 +233,15 @@ std::unique_ptr<Criterion> SpeechToTextTask::build_criterion(const std::string& 
                                                              const AnyOptions& options,
                                                              const AnyOptions* underlying,
                                                              bool sentence_avg) {
-  const bool multi = name == "ctc_multi_loss";
+  const bool multi = criterion_registry().needs(name, options).source_ctc;
   TRELLIS_CHECK(!multi || source_side_, ConfigError,
-                "--criterion ctc_multi_loss needs source transcripts: use --task "
-                "speech_to_text_ctc");
+                "--criterion {} needs source transcripts (CTC on the source side): use a task "
+                "with a source side (--task speech_to_text_ctc)",
+                name);
   TRELLIS_CHECK(!multi || vocab_.src_dict->contains("<ctc_blank>"), ConfigError,
-                "--criterion ctc_multi_loss: the source dictionary has no <ctc_blank> (the task "
-                "was built for --criterion '{}')",
-                ctx_.criterion);
+                "--criterion {}: the source dictionary has no <ctc_blank> (the task was built "
+                "for a criterion without source-side CTC)",
+                name);
   if (vocab_.config.prepend_tgt_lang_tag)
     check_ignore_prefix(name, options, underlying, vocab_.config.path);
   CriterionContext c;
@@ -248,7 +254,9 @@ std::unique_ptr<Criterion> SpeechToTextTask::build_criterion(const std::string& 
   return criterion_registry().create(name, options, c);
 }
 
-LossOutput SpeechToTextTask::forward(Model& model, Criterion& criterion, const SpeechBatch& batch) {
+LossOutput SpeechToTextTask::forward(Model& model, Criterion& criterion,
+                                     const TaskBatch& any_batch) {
+  const SpeechBatch& batch = batch_cast<SpeechBatch>(any_batch);
   auto params = model.parameters();
   const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params[0].device();
   auto to = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
@@ -273,6 +281,37 @@ LossOutput SpeechToTextTask::forward(Model& model, Criterion& criterion, const S
 }
 
 std::map<std::string, std::string> SpeechToTextTask::task_state() const { return vocab_.state(); }
+
+DecodingInput SpeechToTextTask::decoding_input(const TaskBatch& any_batch) const {
+  const SpeechBatch& b = batch_cast<SpeechBatch>(any_batch);
+  DecodingInput in;
+  in.src_tokens = b.src_tokens;
+  in.src_lengths = b.src_lengths;
+  in.target = b.target;
+  in.target_lengths = b.target_lengths;
+  // Raw audio is 16 kHz samples; features are 10 ms frames.
+  const bool raw = b.src_tokens.defined() && b.src_tokens.dim() == 2;
+  in.audio_seconds = static_cast<double>(b.src_frames) * (raw ? 1.0 / 16000 : 0.01);
+  return in;
+}
+
+std::string SpeechToTextTask::detokenize(const std::vector<int64_t>& ids) const {
+  const Dictionary& d = vocab_.tgt_dict;
+  const bool tag = vocab_.config.prepend_tgt_lang_tag;
+  std::vector<int64_t> kept;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == d.eos() || ids[i] == d.pad()) continue;
+    if (tag && i == 0) continue;
+    kept.push_back(ids[i]);
+  }
+  return vocab_.decode(kept, false);
+}
+
+TaskTraits SpeechToTextTask::traits() const {
+  TaskTraits t;
+  t.target_lang_tag = vocab_.config.prepend_tgt_lang_tag;
+  return t;
+}
 
 }  // namespace trellis
 

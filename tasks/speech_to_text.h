@@ -2,8 +2,8 @@
 // --task speech_to_text (fairseq's SpeechToTextTask; docs/tasks.md): speech features (or raw
 // audio) -> target text through the target dictionary of the data config YAML.
 //
-//   DATA_ROOT/<config_yaml>   vocab_filename, bpe_tokenizer, transforms, ... (§1.5)
-//   DATA_ROOT/<split>.tsv     id, audio, n_frames, tgt_text[, src_text, tgt_lang, ...] (§1.2)
+//   DATA_ROOT/<config_yaml>   vocab_filename, bpe_tokenizer, transforms, ... (docs/data_formats.md)
+//   DATA_ROOT/<split>.tsv     id, audio, n_frames, tgt_text[, src_text, tgt_lang, ...]
 // target = [<lang:tgt_lang>] + dict(bpe(tgt_text)) + eos; size = (n_frames, #pieces).
 // Ordering/filtering/batching: --batching-style fbk | fairseq (core/data/batching.h).
 // The CTC blank is 0 (<s>, fairseq's audio tasks) for --criterion ctc.
@@ -16,7 +16,8 @@
 #include "tasks/source_loader.h"
 #include "tasks/speech_dataset.h"
 #include "tasks/speech_vocab.h"
-#include "tasks/task.h"
+#include "core/interfaces/task.h"
+#include "tasks/speech_batch.h"
 
 namespace trellis {
 
@@ -54,18 +55,24 @@ class SpeechToTextTask : public Task {
   int64_t dataset_size(const std::string& split) const override;
   const std::vector<int64_t>& source_sizes(const std::string& split) const override;
   Batches batches(const std::string& split, const BatchRequest& request) override;
-  SpeechBatch collate(const std::string& split, const Batch& batch, uint64_t seed) const override;
+  BatchPtr collate(const std::string& split, const Batch& batch, uint64_t seed) const override;
   std::unique_ptr<Model> build_model(const std::string& arch,
                                      const AnyOptions& arch_options) override;
   std::unique_ptr<Criterion> build_criterion(const std::string& name, const AnyOptions& options,
                                              const AnyOptions* underlying,
                                              bool sentence_avg) override;
-  LossOutput forward(Model& model, Criterion& criterion, const SpeechBatch& batch) override;
+  LossOutput forward(Model& model, Criterion& criterion, const TaskBatch& batch) override;
   const Dictionary& target_dictionary() const override { return vocab_.tgt_dict; }
   const Dictionary* source_dictionary() const override { return vocab_.src_dict.get(); }
   std::map<std::string, std::string> task_state() const override;
+  DecodingInput decoding_input(const TaskBatch& batch) const override;
+  std::string detokenize(const std::vector<int64_t>& ids) const override;
+  TaskTraits traits() const override;
+  int64_t ctc_blank() const override { return blank_index(); }
 
-  // For generate and tools --------------------------------------------------------------------
+  // For generate, tools and tests ---------------------------------------------------------------
+  // collate() with the batch's own type.
+  SpeechBatch collate_speech(const std::string& split, const Batch& batch, uint64_t seed) const;
   const SpeechToTextOptions& options() const { return options_; }
   const DataConfig& data_config() const { return vocab_.config; }
   // Target / source subword tokenizers (null: none); encode/decode text with vocab().
@@ -74,8 +81,8 @@ class SpeechToTextTask : public Task {
   const SpeechVocab& vocab() const { return vocab_; }
   // A loaded split (DataError when it was not loaded).
   const SpeechDataset& dataset(const std::string& split) const;
-  // CTC blank of the model and criterion: <ctc_blank> of the source dictionary with
-  // ctc_multi_loss, else 0 (<s>).
+  // CTC blank of the model and criterion: <ctc_blank> of the source dictionary when the
+  // criterion needs source-side CTC (ctc_multi_loss), else 0 (<s>).
   int64_t blank_index() const;
   // Features per frame the model sees: input_feat_per_channel after the transforms
   // (delta_deltas triples it); raw audio: input_feat_per_channel as configured.

@@ -59,8 +59,9 @@ std::string resolve_spm(const TokenizerConfig& t, const std::string& data_root) 
 std::unique_ptr<Bpe> bpe_from_files(const TokenizerConfig& t, const std::string& data_root,
                                     std::string* spm_bytes) {
   if (!t.enabled()) return nullptr;
-  if (t.bpe == "sentencepiece" && !t.sentencepiece_model.empty()) {
-    std::string path = resolve_spm(t, data_root);
+  // A tokenizer model file (sentencepiece_model) is kept in checkpoints, whatever reads it.
+  const std::string path = resolve_spm(t, data_root);
+  if (!path.empty() && fs::exists(path)) {
     *spm_bytes = read_file(path, "SentencePiece model");
     return make_bpe(t.bpe, path, params_of(t), data_root);
   }

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "core/data/zip_archive.h"
+#include "core/io/zip_archive.h"
 #include "core/error.h"
 
 namespace trellis {

@@ -1,6 +1,6 @@
 #include "core/data/global_cmvn.h"
 
-#include "core/data/zip_archive.h"
+#include "core/io/zip_archive.h"
 #include "core/error.h"
 
 namespace trellis {

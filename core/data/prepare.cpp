@@ -17,9 +17,9 @@
 #include "core/data/epoch_iterator.h"
 #include "core/data/fbank.h"
 #include "core/data/manifest.h"
-#include "core/data/npy.h"
+#include "core/io/npy.h"
 #include "core/data/sentencepiece_vocab.h"
-#include "core/data/zip_archive.h"
+#include "core/io/zip_archive.h"
 #include "core/error.h"
 #include "core/logging.h"
 

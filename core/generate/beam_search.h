@@ -1,6 +1,6 @@
 #pragma once
 // Attention beam search with the model's decoder and its incremental state (fairseq's
-// SequenceGenerator, spec/fairseq-compat.md 9).
+// SequenceGenerator; docs/generate.md, "Decoders").
 //
 // Every sentence keeps `beam` live prefixes; at each step the 2*beam best extensions of all of
 // them (cumulative log-prob + log p(token)) are ranked: an eos among the first `beam` finalizes
@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "models/model.h"
+#include "core/interfaces/model.h"
 
 namespace trellis {
 

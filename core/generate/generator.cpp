@@ -16,14 +16,14 @@
 #include "core/generate/beam_search.h"
 #include "core/generate/ctc_decoder.h"
 #include "core/generate/model_loader.h"
-#include "core/generate/make_scorer.h"
 #include "core/generation_options.h"
 #include "core/logging.h"
 #include "core/programs.h"
+#include "core/strings.h"
 #include "core/train_options.h"
-#include "models/model.h"
-#include "tasks/speech_to_text.h"
-#include "tasks/task.h"
+#include "core/interfaces/model.h"
+#include "core/interfaces/scorer.h"
+#include "core/interfaces/task.h"
 
 namespace trellis {
 namespace {
@@ -48,31 +48,6 @@ at::Tensor ctc_lprobs(const std::vector<Model*>& models, const std::vector<Encod
   return torch::logsumexp(torch::stack(lps), 0) - std::log(static_cast<double>(lps.size()));
 }
 
-std::vector<std::string> split_paths(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    const size_t end = s.find(':', start);
-    out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
-
-// Detokenized text of target-side ids (eos, pad and a language tag removed).
-std::string target_text(const Task& task, std::vector<int64_t> ids, bool lang_tag) {
-  const Dictionary& d = task.target_dictionary();
-  std::vector<int64_t> kept;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] == d.eos() || ids[i] == d.pad()) continue;
-    if (lang_tag && i == 0) continue;
-    kept.push_back(ids[i]);
-  }
-  if (auto* s2t = dynamic_cast<const SpeechToTextTask*>(&task)) return s2t->vocab().decode(kept, false);
-  return d.string(kept);
-}
-
 std::string pieces(const Task& task, const std::vector<int64_t>& ids) {
   std::vector<int64_t> kept;
   for (int64_t t : ids)
@@ -85,12 +60,11 @@ std::string pieces(const Task& task, const std::vector<int64_t>& ids) {
 int run_generation(const Config& config) {
   const auto& gen = config.get<GenerationOptions>("generation");
   TRELLIS_CHECK(!gen.path.empty(), ConfigError, "--path is required");
-  const auto paths = split_paths(gen.path);
+  const auto paths = split_all(gen.path, ':');
   for (const auto& p : paths)
     TRELLIS_CHECK(fs::exists(p), CheckpointError, "--path: checkpoint {}: no such file", p);
   TRELLIS_CHECK(gen.ctc_weight >= 0.0 && gen.ctc_weight <= 1.0, ConfigError,
                 "--ctc-weight must be in [0, 1] (got {})", gen.ctc_weight);
-  make_scorer(gen);  // a scorer that is not there fails before any work
   TRELLIS_CHECK(gen.model_overrides == "{}" || gen.model_overrides.empty(), ConfigError,
                 "--model-overrides {}: overriding stored model options is not implemented yet",
                 gen.model_overrides);
@@ -113,10 +87,14 @@ int run_generation(const Config& config) {
                   paths.front(), paths[&other - ensemble.data()]);
   }
   if (ensemble.size() > 1) logger.info("ensemble of {} checkpoints", ensemble.size());
-  const bool lang_tag = [&] {
-    auto* s2t = dynamic_cast<const SpeechToTextTask*>(&task);
-    return s2t && s2t->data_config().prepend_tgt_lang_tag;
-  }();
+  // The scorer checks what it needs of the task before any decoding.
+  ScorerContext sctx;
+  sctx.target_dictionary = &task.target_dictionary();
+  sctx.task = task.traits();
+  sctx.prefix_size = gen.prefix_size;
+  const ConfigGroup* scoring = config.find("scoring");
+  std::unique_ptr<Scorer> scorer =
+      scorer_registry().create(gen.scoring, scoring->options, sctx);
 
   task.load_dataset(gen.gen_subset, false);
   BatchRequest req;
@@ -137,15 +115,6 @@ int run_generation(const Config& config) {
     TRELLIS_CHECK(file.good(), Error, "cannot write {}", out.string());
   }
   std::ostream& out = file.is_open() ? static_cast<std::ostream&>(file) : std::cout;
-  std::unique_ptr<Scorer> scorer = make_scorer(gen);
-  const bool lid = gen.scoring == "lid_acc";
-  TRELLIS_CHECK(!lid || lang_tag, ConfigError,
-                "--scoring lid_acc needs targets that start with a language tag "
-                "(prepend_tgt_lang_tag in the data config)");
-  if (lid && gen.prefix_size > 0)
-    logger.warn("--scoring lid_acc with --prefix-size {}: the tag is forced from the reference, "
-                "so the accuracy is 100% by construction",
-                gen.prefix_size);
 
   BeamSearchOptions bo;
   bo.beam = gen.beam;
@@ -174,26 +143,27 @@ int run_generation(const Config& config) {
   const auto device = model.parameters().empty() ? torch::Device(torch::kCPU)
                                                  : model.parameters()[0].device();
   for (const Batch& b : batches) {
-    SpeechBatch batch = task.collate(gen.gen_subset, b, 0);
+    const BatchPtr collated = task.collate(gen.gen_subset, b, 0);
+    const TaskBatch& batch = *collated;
     if (batch.empty()) continue;
-    const bool raw = batch.src_tokens.dim() == 2;
-    audio_seconds += static_cast<double>(batch.src_frames) * (raw ? 1.0 / 16000 : 0.01);
+    const DecodingInput in = task.decoding_input(batch);
+    audio_seconds += in.audio_seconds;
     std::vector<Model*> models;
     std::vector<EncoderOut> encs;
     for (LoadedCheckpoint& e : ensemble) {
       models.push_back(e.model.get());
-      encs.push_back(e.model->encode(batch.src_tokens.to(device), batch.src_lengths.to(device)));
+      encs.push_back(e.model->encode(in.src_tokens.to(device), in.src_lengths.to(device)));
     }
     std::vector<std::vector<Hypothesis>> hyps(static_cast<size_t>(batch.size()));
     if (model.has_decoder()) {
       at::Tensor prefix;
-      if (gen.prefix_size > 0) prefix = batch.target.slice(1, 0, gen.prefix_size).to(device);
+      if (gen.prefix_size > 0) prefix = in.target.slice(1, 0, gen.prefix_size).to(device);
       CtcScores ctc;
       if (bo.ctc_weight > 0) {
         ctc.lprobs = ctc_lprobs(models, encs, paths);
         ctc.lengths = encs[0].ctc_lengths;
       }
-      hyps = beam_search(models, encs, batch.src_tokens.size(1), bo, prefix, &ctc);
+      hyps = beam_search(models, encs, in.src_tokens.size(1), bo, prefix, &ctc);
     } else {
       at::Tensor lp = ctc_lprobs(models, encs, paths);  // (T, B, V)
       at::Tensor lens = encs[0].ctc_lengths.to(torch::kCPU);
@@ -208,13 +178,14 @@ int run_generation(const Config& config) {
     }
     for (int64_t i = 0; i < batch.size(); ++i) {
       const int64_t id = batch.indices[i];
-      const int64_t len = batch.target_lengths[i].item<int64_t>();
-      const auto* t = batch.target[i].data_ptr<int64_t>();
-      const std::string ref = target_text(task, std::vector<int64_t>(t, t + len), lang_tag);
+      const int64_t len = in.target_lengths[i].item<int64_t>();
+      const auto* t = in.target[i].data_ptr<int64_t>();
+      const std::vector<int64_t> ref_tokens(t, t + len);
+      const std::string ref = task.detokenize(ref_tokens);
       if (!gen.quiet) out << "T-" << id << "\t" << ref << "\n";
       for (size_t n = 0; n < hyps[i].size(); ++n) {
         const Hypothesis& h = hyps[i][n];
-        const std::string text = target_text(task, h.tokens, lang_tag);
+        const std::string text = task.detokenize(h.tokens);
         if (!gen.quiet) {
           out << fmt::format("H-{}\t{:.6g}\t{}\n", id, h.score / ln2, pieces(task, h.tokens));
           out << fmt::format("D-{}\t{:.6g}\t{}\n", id, h.score / ln2, text);
@@ -226,11 +197,7 @@ int run_generation(const Config& config) {
           }
         }
         if (n == 0) {
-          const Dictionary& d = task.target_dictionary();
-          if (lid)  // the language tags: the first target symbol of each
-            scorer->add_string(d.symbol(t[0]), h.tokens.empty() ? "" : d.symbol(h.tokens[0]));
-          else
-            scorer->add_string(ref, text);
+          scorer->add({ref, text, ref_tokens, h.tokens});
           tokens += static_cast<int64_t>(h.tokens.size());
         }
       }

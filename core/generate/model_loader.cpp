@@ -11,8 +11,9 @@
 #include "core/logging.h"
 #include "core/programs.h"
 #include "core/train_options.h"
-#include "models/model.h"
-#include "tasks/task.h"
+#include "core/interfaces/criterion.h"
+#include "core/interfaces/model.h"
+#include "core/interfaces/task.h"
 
 namespace trellis {
 namespace {
@@ -50,7 +51,8 @@ LoadedCheckpoint load_for_generation(const std::string& path, const Config& cli)
   l.config = stored_config(l.state, path);
   TaskContext ctx;
   ctx.data_root = cli.get<DataRootOptions>("data").data;
-  ctx.criterion = l.state.criterion;
+  ctx.criterion_needs =
+      criterion_registry().needs(l.state.criterion, l.config.find("criterion")->options);
   ctx.seed = static_cast<uint64_t>(cli.get<CommonOptions>("common").seed);
   ctx.restored_state = l.state.task_state;
   // The command line's --task (and its options) wins; otherwise the checkpoint's.
@@ -65,10 +67,7 @@ LoadedCheckpoint load_for_generation(const std::string& path, const Config& cli)
   l.state.model.clear();  // the model holds the weights now
   l.state.optimizer_state.clear();
   l.model->eval();
-  // The CTC blank: <ctc_blank> of the source dictionary (ctc_multi_loss), else index 0.
-  const Dictionary* src = l.task->source_dictionary();
-  if (l.state.criterion == "ctc_multi_loss" && src && src->contains("<ctc_blank>"))
-    l.blank = src->index("<ctc_blank>");
+  l.blank = l.task->ctc_blank();
   logger.info("loaded {}: --arch {} --task {} --criterion {} ({} updates)", path, l.state.arch,
               task_name, l.state.criterion, l.state.num_updates);
   return l;

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "core/distributed/communicator.h"
-#include "criteria/criterion.h"
+#include "core/interfaces/criterion.h"
 
 namespace trellis {
 

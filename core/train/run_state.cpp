@@ -13,27 +13,19 @@
 #include "core/error.h"
 #include "core/logging.h"
 #include "core/programs.h"
+#include "core/strings.h"
 #include "core/train_options.h"
-#include "criteria/criterion.h"
-#include "models/model.h"
-#include "optim/lr_scheduler/lr_scheduler.h"
-#include "optim/optimizer.h"
-#include "tasks/task.h"
+#include "core/interfaces/criterion.h"
+#include "core/interfaces/model.h"
+#include "core/interfaces/lr_scheduler.h"
+#include "core/interfaces/optimizer.h"
+#include "core/interfaces/task.h"
 
 namespace trellis {
 namespace {
 
 namespace fs = std::filesystem;
 const log::Logger logger("trellis.train");
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::string item;
-  std::stringstream ss(s);
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 BatchRequest batch_request(const DatasetOptions& d, const Model& model, bool valid) {
   BatchRequest r;
@@ -125,7 +117,8 @@ void RunState::build() {
 
   TaskContext tctx;
   tctx.data_root = data_root_;
-  tctx.criterion = config_.component("criterion");
+  tctx.criterion_needs = criterion_registry().needs(config_.component("criterion"),
+                                                    config_.find("criterion")->options);
   tctx.seed = static_cast<uint64_t>(common.seed);
   tctx.train_subset = train_split_;
   const std::string task_name = config_.component("task");
@@ -187,8 +180,7 @@ void RunState::build() {
               task_->dataset_size(train_split_));
   batches_fingerprint_ = fingerprint(train, world_size_);
   if (comm_ && !train.empty())
-    trainer_->set_dummy_batch(std::make_shared<const SpeechBatch>(
-        task_->collate(train_split_, train.front(), collate_seed(topt.seed, 1))));
+    trainer_->set_dummy_batch(task_->collate(train_split_, train.front(), collate_seed(topt.seed, 1)));
   EpochIteratorOptions iopt;
   iopt.seed = static_cast<uint32_t>(common.seed);
   iopt.num_shards = world_size_;
@@ -197,7 +189,7 @@ void RunState::build() {
   for (const auto& v : valid_splits_) {
     Batches all = task_->batches(v, batch_request(data, *model_, true));
     if (comm_ && !all.empty())
-      valid_dummies_[v] = std::make_shared<const SpeechBatch>(task_->collate(v, all.front(), 0));
+      valid_dummies_[v] = task_->collate(v, all.front(), 0);
     // Validation is sharded like training: rank r takes batches r, r+W, ...
     valid_batches_[v] = comm_ ? EpochBatchIterator::shard(all, world_size_, rank_) : all;
   }
@@ -229,13 +221,13 @@ void RunState::sync_model_from_rank0() {
   comm_->broadcast(tensors, 0, "the broadcast of rank 0's model");
 }
 
-std::unique_ptr<Prefetcher<SpeechBatch>> RunState::prefetch_train(const Batches& batches,
-                                                                  int64_t epoch) {
+std::unique_ptr<Prefetcher<BatchPtr>> RunState::prefetch_train(const Batches& batches,
+                                                               int64_t epoch) {
   const auto& data = config_.get<DatasetOptions>("dataset");
   const uint64_t seed = collate_seed(static_cast<uint64_t>(common().seed), epoch);
   Task* task = task_.get();
   std::string split = train_split_;
-  return std::make_unique<Prefetcher<SpeechBatch>>(
+  return std::make_unique<Prefetcher<BatchPtr>>(
       batches, [task, split, seed](const Batch& b) { return task->collate(split, b, seed); },
       static_cast<int>(data.num_workers), static_cast<size_t>(data.data_buffer_size));
 }

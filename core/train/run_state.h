@@ -36,7 +36,6 @@ struct CheckpointOptions;
 struct CommonOptions;
 struct DatasetOptions;
 struct OptimizationOptions;
-struct SpeechBatch;
 
 class RunState {
  public:
@@ -56,7 +55,7 @@ class RunState {
 
   // The collated batches of `batches` (this epoch's rest), loaded ahead by --num-workers
   // threads.
-  std::unique_ptr<Prefetcher<SpeechBatch>> prefetch_train(const Batches& batches, int64_t epoch);
+  std::unique_ptr<Prefetcher<BatchPtr>> prefetch_train(const Batches& batches, int64_t epoch);
 
   // After each update: validates and saves when fairseq would; *first_valid gets the first
   // valid subset's metric when validated. Returns true when training must stop (max-update,
@@ -90,7 +89,7 @@ class RunState {
   const Config& config_;
   std::unique_ptr<Communicator> comm_;  // null for a single process
   int64_t world_size_ = 1, rank_ = 0;
-  std::map<std::string, std::shared_ptr<const SpeechBatch>> valid_dummies_;
+  std::map<std::string, BatchPtr> valid_dummies_;
   std::string data_root_, train_split_;
   std::vector<std::string> valid_splits_;
   std::unique_ptr<Task> task_;

@@ -11,11 +11,11 @@
 #include "core/logging.h"
 #include "core/train/run_state.h"
 #include "core/train_options.h"
-#include "criteria/criterion.h"
-#include "models/model.h"
-#include "optim/lr_scheduler/lr_scheduler.h"
-#include "optim/optimizer.h"
-#include "tasks/task.h"
+#include "core/interfaces/criterion.h"
+#include "core/interfaces/model.h"
+#include "core/interfaces/lr_scheduler.h"
+#include "core/interfaces/optimizer.h"
+#include "core/interfaces/task.h"
 
 namespace trellis {
 namespace {

@@ -14,9 +14,9 @@
 #include "core/logging.h"
 #include "core/train/run_state.h"
 #include "core/train_options.h"
-#include "criteria/criterion.h"
-#include "models/model.h"
-#include "tasks/task.h"
+#include "core/interfaces/criterion.h"
+#include "core/interfaces/model.h"
+#include "core/interfaces/task.h"
 
 namespace trellis {
 namespace {
@@ -92,19 +92,19 @@ double RunState::validate(const std::string& subset) {
   const auto& data = config_.get<DatasetOptions>("dataset");
   MeterWindow meters;
   Task* task = task_.get();
-  Prefetcher<SpeechBatch> batches(
+  Prefetcher<BatchPtr> batches(
       valid_batches_.at(subset),
       [task, subset](const Batch& b) { return task->collate(subset, b, 0); },
       static_cast<int>(data.num_workers), static_cast<size_t>(data.data_buffer_size));
   while (auto b = batches.next()) {
-    if (b->empty() && valid_dummies_.count(subset)) {
+    if ((*b)->empty() && valid_dummies_.count(subset)) {
       // The end of an uneven shard: the dummy batch gives this rank the criterion's names.
       StepRecord r = trainer_->valid_step(*valid_dummies_.at(subset));
       for (auto& [k, v] : r.stats) v = 0.0;
       r.ntokens = r.nsentences = r.src_frames = r.padded_frames = 0;
       meters.add(r);
     } else {
-      meters.add(trainer_->valid_step(*b));
+      meters.add(trainer_->valid_step(**b));
     }
   }
   if (comm_) meters.all_reduce(*comm_, "the all-reduce of the validation on " + subset);

@@ -8,7 +8,7 @@
 #include "core/train/run_state.h"
 #include "core/train/signals.h"
 #include "core/train_options.h"
-#include "tasks/task.h"
+#include "core/interfaces/task.h"
 
 namespace trellis {
 namespace {
@@ -79,7 +79,7 @@ class TrainLoop {
     r.inner_meters().reset();
     bool stop = false;
     while (!stop && itr.has_next()) {
-      std::vector<SpeechBatch> group;
+      std::vector<BatchPtr> group;
       for (int64_t i = 0; i < k && itr.has_next(); ++i) {
         itr.next();
         group.push_back(*batches->next());

@@ -10,11 +10,11 @@
 #include "core/distributed/grad_reducer.h"
 #include "core/error.h"
 #include "core/logging.h"
-#include "criteria/criterion.h"
-#include "models/model.h"
-#include "optim/lr_scheduler/lr_scheduler.h"
-#include "optim/optimizer.h"
-#include "tasks/task.h"
+#include "core/interfaces/criterion.h"
+#include "core/interfaces/model.h"
+#include "core/interfaces/lr_scheduler.h"
+#include "core/interfaces/optimizer.h"
+#include "core/interfaces/task.h"
 
 namespace trellis {
 namespace {
@@ -40,7 +40,7 @@ class CpuAutocast {
   bool on_;
 };
 
-StepRecord batch_record(const SpeechBatch& b) {
+StepRecord batch_record(const TaskBatch& b) {
   StepRecord r;
   r.ntokens = static_cast<double>(b.ntokens);
   r.nsentences = static_cast<double>(b.size());
@@ -74,7 +74,7 @@ Trainer::Trainer(Task& task, Model& model, Criterion& criterion, Optimizer& opti
 
 Trainer::~Trainer() = default;
 
-StepRecord Trainer::train_step(const std::vector<SpeechBatch>& group, bool stop_asked) {
+StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_asked) {
   const auto start = std::chrono::steady_clock::now();
   torch::manual_seed(options_.seed + static_cast<uint64_t>(num_updates_));
   model_.train();
@@ -84,12 +84,12 @@ StepRecord Trainer::train_step(const std::vector<SpeechBatch>& group, bool stop_
   StepRecord record;
   double sample_size = 0.0;
   bool finite_loss = true;
-  for (const SpeechBatch& real : group) {
+  for (const BatchPtr& real : group) {
     // An empty micro-batch: nothing to do alone; with other ranks, the dummy batch at weight 0
     // keeps the collectives (and the logged names) the same on every rank.
-    const bool dummy = real.empty();
+    const bool dummy = real == nullptr || real->empty();
     if (dummy && (options_.comm == nullptr || !dummy_)) continue;
-    const SpeechBatch& batch = dummy ? *dummy_ : real;
+    const TaskBatch& batch = dummy ? *dummy_ : *real;
     LossOutput out;
     {
       CpuAutocast autocast(options_.bf16);
@@ -188,7 +188,7 @@ double Trainer::normalize_and_clip(double sample_size, bool* clipped) {
   return gnorm;
 }
 
-StepRecord Trainer::valid_step(const SpeechBatch& batch) {
+StepRecord Trainer::valid_step(const TaskBatch& batch) {
   const auto start = std::chrono::steady_clock::now();
   model_.eval();
   criterion_.eval();

@@ -1,5 +1,5 @@
 #pragma once
-// One update and one validation step (fairseq's Trainer, spec/fairseq-compat.md 6.2, 6.3).
+// One update and one validation step (fairseq's Trainer; docs/training.md, "One update").
 //
 // train_step(group), with K = group.size() micro-batches:
 //   torch seed = seed + num_updates (dropout is reproducible after a resume)
@@ -21,6 +21,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/interfaces/batch.h"
 #include "core/train/meters.h"
 
 namespace trellis {
@@ -32,8 +33,6 @@ class LrScheduler;
 class Model;
 class Optimizer;
 class Task;
-struct SpeechBatch;
-
 
 struct TrainerOptions {
   uint64_t seed = 1;
@@ -53,11 +52,11 @@ class Trainer {
   // One update over `group` (the micro-batches of --update-freq). The record's gnorm is unset
   // when the update was skipped. stop_asked: this rank got a stop signal; the record says
   // whether any rank did (all ranks then stop after this update).
-  StepRecord train_step(const std::vector<SpeechBatch>& group, bool stop_asked = false);
+  StepRecord train_step(const std::vector<BatchPtr>& group, bool stop_asked = false);
   // The batch an empty micro-batch runs with zero weight (several processes only).
-  void set_dummy_batch(std::shared_ptr<const SpeechBatch> batch) { dummy_ = std::move(batch); }
+  void set_dummy_batch(BatchPtr batch) { dummy_ = std::move(batch); }
   // Loss and stats of one validation batch (eval mode, no gradient).
-  StepRecord valid_step(const SpeechBatch& batch);
+  StepRecord valid_step(const TaskBatch& batch);
 
   int64_t num_updates() const { return num_updates_; }
   // Sets the update count and the LR that goes with it (scheduler.step_update).
@@ -82,7 +81,7 @@ class Trainer {
   TrainerOptions options_;
   int64_t num_updates_ = 0;
   int64_t nonfinite_in_a_row_ = 0;
-  std::shared_ptr<const SpeechBatch> dummy_;
+  BatchPtr dummy_;
   std::unique_ptr<GradReducer> reducer_;
 };
 

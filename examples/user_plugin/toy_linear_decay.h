@@ -1,5 +1,5 @@
 #pragma once
-#include "optim/lr_scheduler/lr_scheduler.h"
+#include "core/interfaces/lr_scheduler.h"
 
 namespace toy {
 

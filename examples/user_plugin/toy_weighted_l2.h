@@ -1,5 +1,5 @@
 #pragma once
-#include "criteria/criterion.h"
+#include "core/interfaces/criterion.h"
 
 namespace toy {
 

@@ -1,5 +1,5 @@
 #pragma once
-// --arch conformer (FBK-fairseq's ConformerModel; spec/models.md 1, fairseq-compat.md 4.2):
+// --arch conformer (FBK-fairseq's ConformerModel; docs/models.md, "Conformer family"):
 // ConformerEncoder (Conv1d subsampler, FBK conformer layers, CTC head at --ctc-encoder-layer
 // with optional CTC compression) + fairseq TransformerDecoder. Presets: conformer (FBK
 // defaults), conformer_s/_m/_l (FBK s2t sizes), s2t_conformer (upstream fairseq sizes on this
@@ -8,7 +8,7 @@
 #include "models/conformer/conformer_encoder.h"
 #include "models/conformer/conformer_options.h"
 #include "models/conformer/up_conformer_encoder.h"
-#include "models/model.h"
+#include "core/interfaces/model.h"
 #include "models/modules/transformer_decoder.h"
 
 namespace trellis {

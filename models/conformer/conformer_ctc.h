@@ -6,7 +6,7 @@
 
 #include "models/conformer/conformer_encoder.h"
 #include "models/conformer/conformer_options.h"
-#include "models/model.h"
+#include "core/interfaces/model.h"
 
 namespace trellis {
 

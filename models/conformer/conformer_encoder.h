@@ -1,5 +1,5 @@
 #pragma once
-// FBK-fairseq's ConformerEncoder (spec/models.md 1.2, 1.7; keys encoder.*).
+// FBK-fairseq's ConformerEncoder (docs/models.md, "Conformer family"; keys encoder.*).
 //
 //   x, L = subsample(feats, lengths); x = sqrt(D) x (1 without scaling); dropout
 //   for l = 1..N: x = conformer_layers[l-1](x, pad)
@@ -14,7 +14,7 @@
 
 #include "models/conformer/conformer_options.h"
 #include "models/conformer/ctc_compress.h"
-#include "models/model.h"
+#include "core/interfaces/model.h"
 #include "models/modules/conv1d_subsampler.h"
 #include "models/modules/fast_dropout.h"
 #include "models/modules/speech_encoder.h"

@@ -1,5 +1,5 @@
 #pragma once
-// fairseq's MultiheadAttention (keys q_proj, k_proj, v_proj, out_proj; spec/models.md 1.6).
+// fairseq's MultiheadAttention (keys q_proj, k_proj, v_proj, out_proj; docs/models.md).
 //
 // q = q_proj(query) * d^-1/2, k = k_proj(key), v = v_proj(value), split into H heads of d = D/H;
 // score = q k^T + attn_mask (additive, e.g. causal -inf above the diagonal);
@@ -16,7 +16,7 @@
 
 #include <string>
 
-#include "models/model.h"
+#include "core/interfaces/model.h"
 #include "models/modules/fast_dropout.h"
 
 namespace trellis {

@@ -5,7 +5,7 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 
-#include "models/model.h"
+#include "core/interfaces/model.h"
 
 namespace trellis {
 

@@ -1,5 +1,5 @@
 #pragma once
-// fairseq's TransformerDecoder as used by s2t models (spec/models.md 1.6; keys decoder.*).
+// fairseq's TransformerDecoder as used by s2t models (docs/models.md; keys decoder.*).
 //
 //   x = embed_scale * embed_tokens(prev) + embed_positions(prev); dropout      (B, L, D)
 //   per layer (pre-norm when normalize_before, else each LN after its residual add):
@@ -20,7 +20,7 @@
 
 #include <string>
 
-#include "models/model.h"
+#include "core/interfaces/model.h"
 #include "models/modules/fast_dropout.h"
 #include "models/modules/multihead_attention.h"
 #include "models/modules/positional_embedding.h"

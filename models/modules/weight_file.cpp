@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/data/safetensors.h"
-#include "core/data/torch_pickle.h"
+#include "core/io/safetensors.h"
+#include "core/io/torch_pickle.h"
 #include "core/error.h"
 
 namespace fs = std::filesystem;

@@ -2,7 +2,7 @@
 // Reads the tensors of a pretrained-weights file, whatever wrote it:
 //   *.safetensors                 Hugging Face (F32 / F16 / BF16 / F64 / integer dtypes)
 //   model.safetensors.index.json  sharded safetensors ("weight_map": name -> file)
-//   pytorch_model.bin, *.pt       torch.save zip or legacy files (core/data/torch_pickle.h);
+//   pytorch_model.bin, *.pt       torch.save zip or legacy files (core/io/torch_pickle.h);
 //                                 a fairseq checkpoint's tensors are those under "model"
 //   a directory                   its model.safetensors, else model.safetensors.index.json,
 //                                 else pytorch_model.bin

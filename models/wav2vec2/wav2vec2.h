@@ -8,7 +8,7 @@
 // Input: raw 16 kHz waveforms as the task gives them, (B, S) or (B, S, 1) with lengths in
 // samples.
 
-#include "models/model.h"
+#include "core/interfaces/model.h"
 #include "models/wav2vec2/wav2vec2_body.h"
 #include "models/wav2vec2/wav2vec2_options.h"
 

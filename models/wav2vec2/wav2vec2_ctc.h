@@ -1,6 +1,6 @@
 #pragma once
 // --arch wav2vec2_ctc (model "wav2vec2_ctc"): fairseq's Wav2VecCtc / Hugging Face's
-// Wav2Vec2ForCTC (spec/models.md 2.10): the wav2vec2 body, final_dropout, and a Linear(D, V)
+// Wav2Vec2ForCTC (docs/models.md): the wav2vec2 body, final_dropout, and a Linear(D, V)
 // CTC projection over the target dictionary (blank = ctx.blank).
 //   keys: w2v_encoder.w2v_model.* (the body) and w2v_encoder.proj.* (the head)
 //   --freeze-finetune-updates N: for the first N updates the body runs without gradient and
@@ -9,7 +9,7 @@
 //   --w2v-path: pretrained weights loaded when training starts from scratch.
 // forward() returns logits = CTC logits (T, B, V), time-major, with ctc_lengths in frames.
 
-#include "models/model.h"
+#include "core/interfaces/model.h"
 #include "models/wav2vec2/wav2vec2_body.h"
 #include "models/wav2vec2/wav2vec2_options.h"
 

@@ -1,5 +1,5 @@
 #pragma once
-// Pretrained wav2vec2 weights into a trellis model (--w2v-path, spec/models.md 2.11).
+// Pretrained wav2vec2 weights into a trellis model (--w2v-path; docs/models.md, "Keys").
 //
 // Accepted key namings, mapped to fairseq's Wav2Vec2Model names:
 //   Hugging Face  [wav2vec2.]feature_extractor.conv_layers.i.conv.* ->
@@ -23,7 +23,7 @@
 
 #include <string>
 
-#include "models/model.h"
+#include "core/interfaces/model.h"
 #include "models/wav2vec2/wav2vec2_options.h"
 
 namespace trellis {

@@ -1,7 +1,7 @@
 #pragma once
 // --lr-scheduler cosine (fairseq CosineLRSchedule, FBK revision: SGDR with warm restarts).
 
-#include "optim/lr_scheduler/lr_scheduler.h"
+#include "core/interfaces/lr_scheduler.h"
 
 namespace trellis {
 

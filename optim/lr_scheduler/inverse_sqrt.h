@@ -1,7 +1,7 @@
 #pragma once
 // --lr-scheduler inverse_sqrt (fairseq InverseSquareRootSchedule).
 
-#include "optim/lr_scheduler/lr_scheduler.h"
+#include "core/interfaces/lr_scheduler.h"
 
 namespace trellis {
 

@@ -1,8 +1,8 @@
 #pragma once
 // --lr-scheduler onecycle (PyTorch torch.optim.lr_scheduler.OneCycleLR semantics, driven per
-// update; spec/fairseq-compat.md 5.4).
+// update; docs/optim.md, "onecycle").
 
-#include "optim/lr_scheduler/lr_scheduler.h"
+#include "core/interfaces/lr_scheduler.h"
 
 namespace trellis {
 
@@ -45,7 +45,7 @@ struct OnecycleOptions {
 // start), start = the previous phase's end (0 first);
 //   cos: to + (from - to)/2 * (cos(pi*p) + 1)      linear: (to - from)*p + from
 // lr(n) = curve(min(n, T - 1)): PyTorch raises past step T (and at step T extrapolates past the
-// curve's end); here the LR stays at its final value (correction 6).
+// curve's end); here the LR stays at its final value.
 // momentum(): the cycled beta1 with --cycle-momentum, else none. State: {best}.
 class OnecycleSchedule : public LrScheduler {
  public:

@@ -1,7 +1,7 @@
 #pragma once
 // --lr-scheduler polynomial_decay (fairseq PolynomialDecayLRSchedule, FBK revision).
 
-#include "optim/lr_scheduler/lr_scheduler.h"
+#include "core/interfaces/lr_scheduler.h"
 
 namespace trellis {
 

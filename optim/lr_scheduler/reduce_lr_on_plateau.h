@@ -2,7 +2,7 @@
 // --lr-scheduler reduce_lr_on_plateau (fairseq ReduceLROnPlateauLRSchedule around PyTorch's
 // torch.optim.lr_scheduler.ReduceLROnPlateau).
 
-#include "optim/lr_scheduler/lr_scheduler.h"
+#include "core/interfaces/lr_scheduler.h"
 
 namespace trellis {
 

@@ -1,7 +1,7 @@
 #pragma once
 // --lr-scheduler tri_stage (fairseq TriStageLRSchedule; https://arxiv.org/abs/1904.08779).
 
-#include "optim/lr_scheduler/lr_scheduler.h"
+#include "core/interfaces/lr_scheduler.h"
 
 namespace trellis {
 

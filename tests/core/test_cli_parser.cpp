@@ -8,7 +8,7 @@
 #include "core/programs.h"
 #include "core/registry.h"
 #include "core/train_options.h"
-#include "models/model.h"
+#include "core/interfaces/model.h"
 
 namespace {
 

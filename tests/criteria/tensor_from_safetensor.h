@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "core/data/safetensors.h"
+#include "core/io/safetensors.h"
 #include "core/error.h"
-#include "criteria/criterion.h"
+#include "core/interfaces/criterion.h"
 
 namespace trellis::testing {
 

@@ -23,7 +23,12 @@ TEST_CASE("train and generate print help and resolved configs", "[integration][c
                            Catch::Contains("--save-interval-updates"));
   r = run_command(bin("generate") + " --help");
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.output, Catch::Contains("--beam") && Catch::Contains("--wer-lowercase"));
+  CHECK_THAT(r.output, Catch::Contains("--beam") && Catch::Contains("--scoring") &&
+                           Catch::Contains("wer") && !Catch::Contains("--wer-lowercase"));
+  // A scorer's options are listed once it is selected (they belong to the scorer).
+  r = run_command(bin("generate") + " --scoring wer --help");
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("--wer-lowercase") && Catch::Contains("--wer-tokenizer"));
   r = run_command(bin("generate") + " /d --path a.pt:b.pt --beam 8 --dump-config");
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("beam: 8") && Catch::Contains("path: \"a.pt:b.pt\""));

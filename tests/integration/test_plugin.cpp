@@ -5,10 +5,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/checkpoint.h"
 #include "core/cli_parser.h"
 #include "core/plugin_loader.h"
 #include "core/programs.h"
-#include "criteria/criterion.h"
+#include "core/interfaces/criterion.h"
 #include "core/registry.h"
 #include "run_command.h"
 
@@ -121,4 +122,60 @@ TEST_CASE("a plugin criterion computes its loss through the registry", "[integra
   auto stats = criterion->reduce_metrics(out.stats);
   REQUIRE(!stats.empty());
   CHECK(stats[0].value == Approx(27.5 / 2.0));
+}
+
+TEST_CASE("a plugin task with its own batch type trains and decodes with a plugin scorer",
+          "[integration][plugin]") {
+  // Task toy_copy, criterion toy_ctc and scorer toy_exact_match all come from the plugin; the
+  // model is the built-in conformer_ctc. Nothing outside examples/user_plugin knows them.
+  REQUIRE(fs::exists(kPlugin));
+  const fs::path root = fs::temp_directory_path() / "trellis_plugin_task";
+  fs::remove_all(root);
+  fs::create_directories(root / "data");
+  auto write_split = [&](const std::string& name, int lines, unsigned seed) {
+    std::ofstream out(root / "data" / (name + ".txt"));
+    for (int i = 0; i < lines; ++i) {
+      const int len = 2 + static_cast<int>((seed + 3u * static_cast<unsigned>(i)) % 4u);
+      for (int k = 0; k < len; ++k)
+        out << (k ? " " : "") << (seed * 7u + static_cast<unsigned>(i * 5 + k * 3)) % 10u;
+      out << "\n";
+    }
+  };
+  write_split("train", 24, 1);
+  write_split("valid", 4, 2);
+  write_split("test", 3, 3);
+  const std::string data = (root / "data").string(), save = (root / "save").string();
+  const std::string model =
+      " --arch conformer_ctc --encoder-layers 1 --encoder-embed-dim 16 --encoder-ffn-embed-dim "
+      "32 --encoder-attention-heads 2 --conv-channels 16 --conformer-conv-kernel-size 3";
+  auto train = run_command(bin("train") + " " + data + " --user-dir " + kPluginDir +
+                           " --task toy_copy --criterion toy_ctc --optimizer adam --lr 1e-3" +
+                           model +
+                           " --max-tokens 200 --max-update 3 --log-format simple "
+                           "--log-interval 1 --threads 1 --save-dir " + save);
+  INFO(train.output);
+  REQUIRE(train.exit_code == 0);
+  CHECK_THAT(train.output, Catch::Contains("done training"));
+  REQUIRE(fs::exists(fs::path(save) / "checkpoint_last.pt"));
+  const trellis::CheckpointState last = trellis::load_checkpoint(save + "/checkpoint_last.pt");
+  CHECK(last.num_updates == 3);
+  CHECK(last.task == "toy_copy");
+  CHECK(last.criterion == "toy_ctc");
+
+  const std::string gen = bin("generate") + " " + data + " --user-dir " + kPluginDir +
+                          " --path " + save + "/checkpoint_last.pt --gen-subset test --beam 1";
+  auto scored = run_command(gen + " --scoring toy_exact_match --toy-ignore-spaces");
+  INFO(scored.output);
+  REQUIRE(scored.exit_code == 0);
+  CHECK_THAT(scored.output, Catch::Contains("Generate test with beam=1: EXACT: ") &&
+                                Catch::Contains("/3)") && Catch::Contains("T-0\t"));
+  // The plugin scorer's options exist only when it is selected.
+  auto other = run_command(gen + " --scoring wer --toy-ignore-spaces");
+  CHECK(other.exit_code == 2);
+  // No --scoring: fairseq's default, token BLEU.
+  auto bleu = run_command(gen);
+  INFO(bleu.output);
+  REQUIRE(bleu.exit_code == 0);
+  CHECK_THAT(bleu.output, Catch::Contains("Generate test with beam=1: BLEU4 = "));
+  fs::remove_all(root);
 }

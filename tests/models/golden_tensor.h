@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "core/data/safetensors.h"
+#include "core/io/safetensors.h"
 #include "core/error.h"
 
 namespace trellis::testing {

@@ -11,8 +11,8 @@
 
 #include "core/error.h"
 #include "core/options.h"
-#include "optim/lr_scheduler/lr_scheduler.h"
-#include "optim/optimizer.h"
+#include "core/interfaces/lr_scheduler.h"
+#include "core/interfaces/optimizer.h"
 
 namespace trellis::testing {
 

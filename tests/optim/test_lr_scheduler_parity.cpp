@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <regex>
 
-#include "core/data/safetensors.h"
+#include "core/io/safetensors.h"
 #include "goldens.h"
-#include "optim/lr_scheduler/lr_scheduler.h"
+#include "core/interfaces/lr_scheduler.h"
 #include "optim_test_utils.h"
 
 using nlohmann::json;
@@ -212,7 +212,7 @@ void check_trainer_table(const SafeTensorsFile& f, const ScheduleCase& c, Counte
 }
 
 // OneCycleLR tables: step (0..total), lr, beta1. Steps >= total are clamped to total - 1
-// (correction 6), where PyTorch extrapolates at step total and raises after it.
+// (docs/optim.md, "onecycle"), where PyTorch extrapolates at step total and raises after it.
 void check_onecycle_table(const SafeTensorsFile& f, const ScheduleCase& c, Counter& n) {
   auto steps = f.get("step").to_int64();
   auto lr = f.get("lr").to_double();

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "optim/lr_scheduler/lr_scheduler.h"
+#include "core/interfaces/lr_scheduler.h"
 #include "optim_test_utils.h"
 
 using nlohmann::json;

@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "optim/lr_scheduler/lr_scheduler.h"
-#include "optim/optimizer.h"
+#include "core/interfaces/lr_scheduler.h"
+#include "core/interfaces/optimizer.h"
 
 using namespace trellis;
 

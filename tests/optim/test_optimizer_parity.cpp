@@ -7,9 +7,9 @@
 
 #include <filesystem>
 
-#include "core/data/safetensors.h"
+#include "core/io/safetensors.h"
 #include "goldens.h"
-#include "optim/optimizer.h"
+#include "core/interfaces/optimizer.h"
 #include "optim_test_utils.h"
 
 using nlohmann::json;

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "core/data/audio_writer.h"
-#include "core/data/npy.h"
-#include "core/data/zip_archive.h"
+#include "core/io/npy.h"
+#include "core/io/zip_archive.h"
 
 namespace trellis::testing {
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "core/interfaces/criterion.h"
 #include "core/options.h"
 #include "tasks/speech_to_text.h"
 
@@ -20,7 +21,9 @@ inline std::unique_ptr<SpeechToTextTask> make_speech_task(
   for (const auto& kv : options) fields.find(kv.first)->set_from_string(kv.second, kv.first);
   TaskContext ctx;
   ctx.data_root = data_root;
-  ctx.criterion = criterion;
+  if (!criterion.empty())
+    ctx.criterion_needs =
+        criterion_registry().needs(criterion, criterion_registry().make_options(criterion));
   ctx.restored_state = restored_state;
   std::unique_ptr<Task> t = task_registry().create(name, o, ctx);
   return std::unique_ptr<SpeechToTextTask>(dynamic_cast<SpeechToTextTask*>(t.release()));

@@ -7,7 +7,7 @@
 #include "core/data/audio_reader.h"
 #include "core/data/fbank.h"
 #include "core/error.h"
-#include "criteria/criterion.h"
+#include "core/interfaces/criterion.h"
 #include "speech_corpus.h"
 #include "task_test_utils.h"
 
@@ -40,7 +40,7 @@ TEST_CASE("speech tasks: collation sorts, pads, shifts and counts", "[unit][task
   CHECK(task->source_sizes("train") == std::vector<int64_t>{6, 9, 6, 8});
   CHECK(task->dataset("train").n_tgt_tokens == std::vector<int64_t>{3, 4, 2, 2});
 
-  SpeechBatch b = task->collate("train", {0, 1, 2, 3}, 1);
+  SpeechBatch b = task->collate_speech("train", {0, 1, 2, 3}, 1);
   // Descending real length, ties (u0, u2: 6 frames) by index.
   CHECK(b.indices == std::vector<int64_t>{1, 3, 0, 2});
   CHECK(b.ids == std::vector<std::string>{"u1", "u3", "u0", "u2"});
@@ -73,7 +73,7 @@ TEST_CASE("speech tasks: collation sorts, pads, shifts and counts", "[unit][task
   // speech_to_text: the same targets, no transcript, no source dictionary.
   auto plain = make_speech_task("speech_to_text", c.root.string(), "label_smoothed_cross_entropy");
   plain->load_dataset("train", true);
-  SpeechBatch p = plain->collate("train", {0, 1, 2, 3}, 1);
+  SpeechBatch p = plain->collate_speech("train", {0, 1, 2, 3}, 1);
   CHECK(torch::equal(p.target, b.target));
   CHECK_FALSE(p.transcript.defined());
   CHECK(plain->source_dictionary() == nullptr);
@@ -94,7 +94,7 @@ TEST_CASE("speech tasks: <ctc_blank> only with ctc_multi_loss; language tags", "
   SpeechCorpus t("langtag", "prepend_tgt_lang_tag: true\n");
   auto task = make_speech_task("speech_to_text_ctc", t.root.string(), "ctc_multi_loss");
   task->load_dataset("train", true);
-  SpeechBatch b = task->collate("train", {0}, 1);
+  SpeechBatch b = task->collate_speech("train", {0}, 1);
   CHECK(torch::equal(b.target, ints({8, 4, 5, 7, 2}, 1)));
   CHECK(torch::equal(b.prev_output_tokens, ints({2, 8, 4, 5, 7}, 1)));
   CHECK(torch::equal(b.transcript, ints({4, 7, 2}, 1)));  // no tag on the source side
@@ -175,23 +175,23 @@ TEST_CASE("speech tasks: SpecAugment collation is deterministic per (seed, sampl
   auto task = make_speech_task("speech_to_text_ctc", c.root.string(), "ctc");
   task->load_dataset("train", true);
   const Batch all{0, 1, 2, 3};
-  SpeechBatch ref = task->collate("train", all, 7);
+  SpeechBatch ref = task->collate_speech("train", all, 7);
   std::vector<SpeechBatch> got(4);
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i)
-    threads.emplace_back([&, i] { got[i] = task->collate("train", all, 7); });
+    threads.emplace_back([&, i] { got[i] = task->collate_speech("train", all, 7); });
   for (auto& t : threads) t.join();
   for (const auto& g : got) CHECK(torch::equal(g.src_tokens, ref.src_tokens));
-  CHECK_FALSE(torch::equal(task->collate("train", all, 8).src_tokens, ref.src_tokens));
+  CHECK_FALSE(torch::equal(task->collate_speech("train", all, 8).src_tokens, ref.src_tokens));
   // Sample u0 (row 2 of the full batch) is augmented the same way in another batch.
-  SpeechBatch small = task->collate("train", {2, 0}, 7);
+  SpeechBatch small = task->collate_speech("train", {2, 0}, 7);
   CHECK(small.ids == std::vector<std::string>{"u0", "u2"});
   CHECK(torch::equal(small.src_tokens[0], ref.src_tokens[2].slice(0, 0, 6)));
   // valid/eval splits get no SpecAugment (_train only).
   c.write_tsv("dev", c.default_rows());
   task->load_dataset("dev", false);
   auto u0 = torch::from_blob(trellis::testing::corpus_features(0, 6).data(), {6, 80}).clone();
-  CHECK(torch::equal(task->collate("dev", {0}, 7).src_tokens[0], u0));
+  CHECK(torch::equal(task->collate_speech("dev", {0}, 7).src_tokens[0], u0));
 }
 
 TEST_CASE("speech tasks: unreadable samples name manifest, line and id, or are skipped",
@@ -209,21 +209,21 @@ TEST_CASE("speech tasks: unreadable samples name manifest, line and id, or are s
   task->load_dataset("train", true);
   const std::string tsv = (c.root / "train.tsv").string();
   CHECK_THAT(error_of([&] {
-               task->collate("train", {0, 4}, 1);
+               task->collate_speech("train", {0, 4}, 1);
              }),
              Catch::Contains(tsv + ":6: sample 'u4'") && Catch::Contains("missing.npy"));
-  CHECK_THAT(error_of([&] { task->collate("train", {5}, 1); }),
+  CHECK_THAT(error_of([&] { task->collate_speech("train", {5}, 1); }),
              Catch::Contains(tsv + ":7: sample 'u5'"));
-  CHECK_THAT(error_of([&] { task->collate("train", {6}, 1); }),
+  CHECK_THAT(error_of([&] { task->collate_speech("train", {6}, 1); }),
              Catch::Contains(tsv + ":8: sample 'u6'") && Catch::Contains("input_feat_per_channel"));
 
   auto skip =
       make_speech_task("speech_to_text", c.root.string(), "ctc", {{"skip_invalid_audio", "true"}});
   skip->load_dataset("train", true);
-  SpeechBatch b = skip->collate("train", {0, 4, 5}, 1);
+  SpeechBatch b = skip->collate_speech("train", {0, 4, 5}, 1);
   CHECK(b.ids == std::vector<std::string>{"u0"});
   CHECK(skip->skipped_samples() == 2);
-  CHECK(skip->collate("train", {4}, 1).empty());
+  CHECK(skip->collate_speech("train", {4}, 1).empty());
   CHECK(skip->skipped_samples() == 3);
 }
 
@@ -233,7 +233,7 @@ TEST_CASE("speech tasks: raw audio input is the standardized waveform", "[unit][
   c.write_tsv("train", {rows[3], {"w1", (c.root / "u3.wav").string(), "1520", "b", "b"}});
   auto task = make_speech_task("speech_to_text", c.root.string(), "ctc");
   task->load_dataset("train", true);
-  SpeechBatch b = task->collate("train", {0, 1}, 1);
+  SpeechBatch b = task->collate_speech("train", {0, 1}, 1);
   REQUIRE(b.src_tokens.sizes() == torch::IntArrayRef({2, 1520}));
   CHECK(torch::equal(b.src_lengths, torch::tensor({1520, 1520}, torch::kInt64)));
   CHECK(std::abs(b.src_tokens[0].mean().item<float>()) < 1e-4);

@@ -5,9 +5,9 @@
 #include <filesystem>
 
 #include "core/data/sentencepiece_vocab.h"
-#include "criteria/criterion.h"
+#include "core/interfaces/criterion.h"
 #include "models/conformer/conformer_options.h"
-#include "models/model.h"
+#include "core/interfaces/model.h"
 #include "speech_corpus.h"
 #include "task_test_utils.h"
 
@@ -60,7 +60,7 @@ TEST_CASE("speech tasks: forward runs model and criterion on a batch", "[unit][t
     CHECK_FALSE(model->has_decoder());
     auto crit =
         task->build_criterion("ctc", criterion_registry().make_options("ctc"), nullptr, false);
-    SpeechBatch b = task->collate("train", {0, 1, 2, 3}, 1);
+    SpeechBatch b = task->collate_speech("train", {0, 1, 2, 3}, 1);
     LossOutput out = task->forward(*model, *crit, b);
     CHECK(std::isfinite(out.loss.item<double>()));
     CHECK(out.loss.item<double>() > 0);
@@ -80,7 +80,7 @@ TEST_CASE("speech tasks: forward runs model and criterion on a batch", "[unit][t
         ->set_from_string("label_smoothed_cross_entropy", "t");
     opts.fields().find("ctc_weight")->set_from_string("0.5", "test");
     auto crit = task->build_criterion("ctc_multi_loss", opts, &lsce, false);
-    SpeechBatch b = task->collate("train", {0, 1, 2, 3}, 1);
+    SpeechBatch b = task->collate_speech("train", {0, 1, 2, 3}, 1);
     LossOutput out = task->forward(*model, *crit, b);
     CHECK(std::isfinite(out.loss.item<double>()));
     CHECK(std::isfinite(out.stats.at("ctc_loss")));

@@ -11,8 +11,8 @@
 
 #include "core/data/audio_reader.h"
 #include "core/data/audio_writer.h"
-#include "core/data/safetensors.h"
-#include "core/data/zip_archive.h"
+#include "core/io/safetensors.h"
+#include "core/io/zip_archive.h"
 #include "core/error.h"
 #include "goldens.h"
 

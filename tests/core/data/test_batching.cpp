@@ -6,7 +6,7 @@
 
 #include "core/data/batching.h"
 #include "core/data/epoch_iterator.h"
-#include "core/data/safetensors.h"
+#include "core/io/safetensors.h"
 #include "core/error.h"
 #include "goldens.h"
 

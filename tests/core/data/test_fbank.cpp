@@ -16,7 +16,7 @@
 
 #include "core/data/audio_reader.h"
 #include "core/data/fbank.h"
-#include "core/data/safetensors.h"
+#include "core/io/safetensors.h"
 #include "core/error.h"
 #include "goldens.h"
 

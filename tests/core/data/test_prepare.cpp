@@ -13,9 +13,9 @@
 #include "core/data/fbank.h"
 #include "core/data/manifest.h"
 #include "core/data/nemo_manifest.h"
-#include "core/data/npy.h"
+#include "core/io/npy.h"
 #include "core/data/prepare.h"
-#include "core/data/zip_archive.h"
+#include "core/io/zip_archive.h"
 #include "core/error.h"
 #include "skip.h"
 

@@ -10,11 +10,11 @@
 
 #include "core/data/feature_transform.h"
 #include "core/data/global_cmvn.h"
-#include "core/data/npy.h"
-#include "core/data/safetensors.h"
+#include "core/io/npy.h"
+#include "core/io/safetensors.h"
 #include "core/data/specaugment.h"
 #include "core/data/utterance_cmvn.h"
-#include "core/data/zip_archive.h"
+#include "core/io/zip_archive.h"
 #include "core/error.h"
 #include "goldens.h"
 

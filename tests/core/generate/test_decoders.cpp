@@ -10,10 +10,10 @@
 #include "core/generate/beam_search.h"
 #include "core/generate/ctc_decoder.h"
 #include "core/generate/ctc_prefix_score.h"
-#include "core/generate/lid_scorer.h"
-#include "core/generate/wer_scorer.h"
+#include "scoring/lid_acc.h"
+#include "scoring/wer.h"
 #include "models/conformer/conformer_options.h"
-#include "models/model.h"
+#include "core/interfaces/model.h"
 
 using namespace trellis;
 

@@ -7,11 +7,12 @@
 
 #include "core/error.h"
 #include "core/train/trainer.h"
-#include "criteria/criterion.h"
-#include "models/model.h"
-#include "optim/lr_scheduler/lr_scheduler.h"
-#include "optim/optimizer.h"
-#include "tasks/task.h"
+#include "core/interfaces/criterion.h"
+#include "core/interfaces/model.h"
+#include "core/interfaces/lr_scheduler.h"
+#include "core/interfaces/optimizer.h"
+#include "core/interfaces/task.h"
+#include "tasks/speech_batch.h"
 
 namespace {
 
@@ -42,7 +43,7 @@ class ToyTask : public Task {
   int64_t dataset_size(const std::string&) const override { return 0; }
   const std::vector<int64_t>& source_sizes(const std::string&) const override { return sizes_; }
   Batches batches(const std::string&, const BatchRequest&) override { return {}; }
-  SpeechBatch collate(const std::string&, const Batch&, uint64_t) const override { return {}; }
+  BatchPtr collate(const std::string&, const Batch&, uint64_t) const override { return {}; }
   std::unique_ptr<Model> build_model(const std::string&, const AnyOptions&) override {
     return nullptr;
   }
@@ -50,7 +51,8 @@ class ToyTask : public Task {
                                              const AnyOptions*, bool) override {
     return nullptr;
   }
-  LossOutput forward(Model& model, Criterion&, const SpeechBatch& b) override {
+  LossOutput forward(Model& model, Criterion&, const TaskBatch& any) override {
+    const auto& b = batch_cast<SpeechBatch>(any);
     draws.push_back(torch::rand({1}).item<double>());
     auto& toy = static_cast<ToyModel&>(model);
     LossOutput out;
@@ -66,12 +68,12 @@ class ToyTask : public Task {
   std::vector<int64_t> sizes_;
 };
 
-SpeechBatch batch(std::vector<float> rows) {  // rows: B*3 values
-  SpeechBatch b;
+BatchPtr batch(std::vector<float> rows) {  // rows: B*3 values
+  auto b = std::make_shared<SpeechBatch>();
   const int64_t n = static_cast<int64_t>(rows.size()) / 3;
-  for (int64_t i = 0; i < n; ++i) b.indices.push_back(i);
-  b.src_tokens = torch::tensor(rows).reshape({n, 3});
-  b.ntokens = n;
+  for (int64_t i = 0; i < n; ++i) b->indices.push_back(i);
+  b->src_tokens = torch::tensor(rows).reshape({n, 3});
+  b->ntokens = n;
   return b;
 }
 
