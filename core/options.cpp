@@ -10,17 +10,10 @@
 
 #include "core/edit_distance.h"
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace trellis {
 namespace {
-
-std::string trim(const std::string& s) {
-  const char* ws = " \t\r\n";
-  size_t b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(ws);
-  return s.substr(b, e - b + 1);
-}
 
 bool is_none(const std::string& s) {
   std::string t = trim(s);

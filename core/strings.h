@@ -37,9 +37,22 @@ inline std::vector<std::string> split_all(const std::string& s, char sep) {
   }
 }
 
-// Without leading and trailing spaces, tabs, CR and LF.
+// Python's str.split(): the runs of non-whitespace (space, \t, \n, \r, \f, \v) of s.
+inline std::vector<std::string> split_whitespace(const std::string& s) {
+  std::vector<std::string> out;
+  const char* ws = " \t\n\r\f\v";
+  size_t i = s.find_first_not_of(ws);
+  while (i != std::string::npos) {
+    const size_t j = s.find_first_of(ws, i);
+    out.push_back(s.substr(i, j == std::string::npos ? std::string::npos : j - i));
+    i = j == std::string::npos ? j : s.find_first_not_of(ws, j);
+  }
+  return out;
+}
+
+// Without leading and trailing whitespace (space, \t, \n, \r, \f, \v).
 inline std::string trim(const std::string& s) {
-  const char* ws = " \t\r\n";
+  const char* ws = " \t\n\r\f\v";
   const size_t b = s.find_first_not_of(ws);
   if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(ws) - b + 1);

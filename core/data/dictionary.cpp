@@ -114,22 +114,6 @@ const std::string& Dictionary::symbol(int64_t idx) const {
   return symbols_[static_cast<size_t>(idx)];
 }
 
-std::vector<std::string> split_whitespace(const std::string& s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  auto ws = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-  };
-  while (i < s.size()) {
-    while (i < s.size() && ws(s[i])) ++i;
-    size_t j = i;
-    while (j < s.size() && !ws(s[j])) ++j;
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 std::vector<int64_t> Dictionary::encode_impl(const std::string& line, bool append_eos, bool add) {
   std::vector<int64_t> ids;
   for (const auto& w : split_whitespace(line)) ids.push_back(add ? add_symbol(w) : index(w));
@@ -185,13 +169,6 @@ void Dictionary::finalize(int64_t threshold, int64_t nwords, int64_t padding_fac
   }
 }
 
-static std::string strip(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n\f\v");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n\f\v");
-  return s.substr(b, e - b + 1);
-}
-
 static std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   size_t pos = 0;
   while ((pos = s.find(from, pos)) != std::string::npos) {
@@ -203,8 +180,8 @@ static std::string replace_all(std::string s, const std::string& from, const std
 
 std::string post_process(const std::string& sentence, const std::string& symbol) {
   if (symbol == "sentencepiece")
-    return strip(replace_all(replace_all(sentence, " ", ""), "\xE2\x96\x81", " "));
-  if (symbol == "letter") return strip(replace_all(replace_all(sentence, " ", ""), "|", " "));
+    return trim(replace_all(replace_all(sentence, " ", ""), "\xE2\x96\x81", " "));
+  if (symbol == "letter") return trim(replace_all(replace_all(sentence, " ", ""), "|", " "));
   if (symbol.empty() || symbol == "none") return sentence;
   throw DataError(
       fmt::format("unknown post-process symbol '{}' (sentencepiece, letter, none)", symbol));

@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/strings.h"  // split_whitespace, used with encode_line
+
 namespace trellis {
 
 class Dictionary {
@@ -70,7 +72,5 @@ class Dictionary {
 // U+2581 -> space), "letter" (remove spaces, '|' -> space), "none"/"" (unchanged); stripped.
 std::string post_process(const std::string& sentence, const std::string& symbol);
 
-// Splits on runs of ASCII whitespace (Python str.split()).
-std::vector<std::string> split_whitespace(const std::string& s);
 
 }  // namespace trellis

@@ -6,22 +6,11 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace trellis {
 
 namespace {
-
-std::vector<std::string> split_tabs(const std::string& line) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t pos = line.find('\t', start);
-    out.push_back(line.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return out;
-}
 
 bool parse_int64(const std::string& s, int64_t& out) {
   if (s.empty()) return false;
@@ -64,7 +53,7 @@ Manifest parse_tsv_manifest(const std::string& text, const std::string& path) {
     if (lineno == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line = line.substr(3);  // BOM
     if (m.columns.empty()) {
       TRELLIS_CHECK(!line.empty(), DataError, "{}:{}: empty header line", path, lineno);
-      m.columns = split_tabs(line);
+      m.columns = split_all(line, '\t');
       for (size_t i = 0; i < m.columns.size(); ++i) {
         TRELLIS_CHECK(col.emplace(m.columns[i], i).second, DataError,
                       "{}:{}: duplicate column '{}' in header", path, lineno, m.columns[i]);
@@ -76,7 +65,7 @@ Manifest parse_tsv_manifest(const std::string& text, const std::string& path) {
       continue;
     }
     if (line.empty()) continue;  // csv.DictReader skips blank rows
-    std::vector<std::string> f = split_tabs(line);
+    std::vector<std::string> f = split_all(line, '\t');
     std::string id = col.at("id") < f.size() ? f[col.at("id")] : "?";
     TRELLIS_CHECK(f.size() == m.columns.size(), DataError,
                   "{}:{}: expected {} tab-separated fields, found {} (sample '{}')", path, lineno,
@@ -164,10 +153,6 @@ void write_tsv_manifest(const std::string& path, const std::vector<ManifestRow>&
 std::string AudioRef::spec() const {
   if (kind == Kind::kByteRange) return fmt::format("{}:{}:{}", path, offset, length);
   return path;
-}
-
-static bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
 AudioRef parse_audio_field(const std::string& audio, const std::string& audio_root) {

@@ -10,6 +10,7 @@
 
 #include "core/data/dictionary.h"
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace trellis {
 
@@ -56,18 +57,6 @@ const SpmLibrary& spm() {
     return l;
   }();
   return lib;
-}
-
-std::vector<std::string> split_spaces(const std::string& s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = s.find(' ', i);
-    if (j == std::string::npos) j = s.size();
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
 }
 
 }  // namespace
@@ -154,7 +143,8 @@ std::vector<std::vector<std::string>> SentencePieceVocab::encode_batch(
   size_t start = 0;
   while (true) {
     size_t end = lines.find('\n', start);
-    result.push_back(split_spaces(lines.substr(start, end == std::string::npos ? end : end - start)));
+    result.push_back(
+        split_nonempty(lines.substr(start, end == std::string::npos ? end : end - start), ' '));
     if (end == std::string::npos) break;
     start = end + 1;
   }

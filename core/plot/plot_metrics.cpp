@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/plot/metrics_reader.h"
 #include "core/plot/svg_plot.h"
 
@@ -22,12 +23,6 @@ std::string title_of(const std::string& metric) {
   if (metric == "lr") return "learning rate";
   if (metric == "gnorm") return "gradient norm (before clipping)";
   return metric;
-}
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
 }
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {

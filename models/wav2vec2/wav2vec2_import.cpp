@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/logging.h"
 #include "models/modules/weight_file.h"
 
@@ -18,22 +19,13 @@ namespace trellis {
 
 namespace {
 
-std::vector<std::string> split(const std::string& key) {
-  std::vector<std::string> parts;
-  std::stringstream ss(key);
-  for (std::string p; std::getline(ss, p, '.');) parts.push_back(p);
-  return parts;
-}
-
-std::string join(const std::vector<std::string>& parts, size_t from = 0) {
+std::string join_key(const std::vector<std::string>& parts, size_t from = 0) {
   std::string out;
   for (size_t i = from; i < parts.size(); ++i) out += (out.empty() ? "" : ".") + parts[i];
   return out;
 }
 
 const log::Logger logger("trellis.models.wav2vec2");
-
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
 std::string shape_of(const at::Tensor& t) {
   return fmt::format("[{}]", fmt::join(t.sizes(), ", "));
@@ -61,7 +53,7 @@ std::string wav2vec2_body_key(const std::string& key, bool layer_norm_mode, bool
     }
   }
   if (k == "masked_spec_embed") return "mask_emb";
-  std::vector<std::string> p = split(k);
+  std::vector<std::string> p = split_all(k, '.');
   // weight norm: parametrizations.weight.original0/1 -> weight_g / weight_v
   for (size_t i = 0; i + 2 < p.size(); ++i) {
     if (p[i] == "parametrizations" && p[i + 1] == "weight") {
@@ -72,28 +64,29 @@ std::string wav2vec2_body_key(const std::string& key, bool layer_norm_mode, bool
     }
   }
   if (p.size() >= 4 && p[0] == "feature_extractor" && p[1] == "conv_layers") {
-    if (p[3] == "conv") return join({"feature_extractor", "conv_layers", p[2], "0", join(p, 4)});
+    if (p[3] == "conv")
+      return join_key({"feature_extractor", "conv_layers", p[2], "0", join_key(p, 4)});
     if (p[3] == "layer_norm")
       return layer_norm_mode
-                 ? join({"feature_extractor", "conv_layers", p[2], "2", "1", join(p, 4)})
-                 : join({"feature_extractor", "conv_layers", p[2], "2", join(p, 4)});
+                 ? join_key({"feature_extractor", "conv_layers", p[2], "2", "1", join_key(p, 4)})
+                 : join_key({"feature_extractor", "conv_layers", p[2], "2", join_key(p, 4)});
   }
   if (p.size() >= 2 && p[0] == "feature_projection") {
-    if (p[1] == "layer_norm") return join({"layer_norm", join(p, 2)});
-    if (p[1] == "projection") return join({"post_extract_proj", join(p, 2)});
+    if (p[1] == "layer_norm") return join_key({"layer_norm", join_key(p, 2)});
+    if (p[1] == "projection") return join_key({"post_extract_proj", join_key(p, 2)});
   }
   if (p.size() >= 3 && p[0] == "encoder" && p[1] == "pos_conv_embed" && p[2] == "conv")
-    return join({"encoder", "pos_conv", "0", join(p, 3)});
+    return join_key({"encoder", "pos_conv", "0", join_key(p, 3)});
   if (p.size() >= 5 && p[0] == "encoder" && p[1] == "layers") {
-    const std::string layer = join({"encoder", "layers", p[2]});
-    if (p[3] == "attention") return join({layer, "self_attn", join(p, 4)});
-    if (p[3] == "layer_norm") return join({layer, "self_attn_layer_norm", join(p, 4)});
+    const std::string layer = join_key({"encoder", "layers", p[2]});
+    if (p[3] == "attention") return join_key({layer, "self_attn", join_key(p, 4)});
+    if (p[3] == "layer_norm") return join_key({layer, "self_attn_layer_norm", join_key(p, 4)});
     if (p[3] == "feed_forward" && p.size() >= 6) {
-      if (p[4] == "intermediate_dense") return join({layer, "fc1", join(p, 5)});
-      if (p[4] == "output_dense") return join({layer, "fc2", join(p, 5)});
+      if (p[4] == "intermediate_dense") return join_key({layer, "fc1", join_key(p, 5)});
+      if (p[4] == "output_dense") return join_key({layer, "fc2", join_key(p, 5)});
     }
   }
-  return join(p);
+  return join_key(p);
 }
 
 Wav2Vec2Options wav2vec2_options_from_hf_config(const std::string& config_json, Wav2Vec2Options o) {
