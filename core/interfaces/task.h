@@ -38,7 +38,6 @@ class Dictionary;
 class Model;
 struct LossOutput;
 
-
 // How to batch a split (the dataset group's flags, resolved by the trainer).
 struct BatchRequest {
   int64_t max_tokens = 0;  // 0 = no limit (then batch_size must be > 0)
