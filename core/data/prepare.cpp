@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -19,6 +20,7 @@
 #include "core/data/manifest.h"
 #include "core/io/npy.h"
 #include "core/data/sentencepiece_vocab.h"
+#include "core/data/speed_resample.h"
 #include "core/io/zip_archive.h"
 #include "core/error.h"
 #include "core/logging.h"
@@ -94,14 +96,38 @@ std::vector<int> assign_splits(const std::vector<SourceUtterance>& utts,
   return which;
 }
 
-struct Loaded {
-  std::vector<float> feats;  // (T, 80) row-major, fbank only
-  std::vector<uint8_t> flac;  // raw features of a segment (offset/duration): its 16 kHz flac
+bool is_train_split(const std::string& name) { return name.rfind("train", 0) == 0; }
+
+// The speed factors of a training utterance: --speed-perturb with 1.0 (the original) added,
+// ascending, so its rows are sp0.9-X, X, sp1.1-X. Other splits: {1.0}.
+std::vector<double> train_speed_factors(const std::vector<double>& speed_perturb) {
+  std::vector<double> f = speed_perturb;
+  if (std::find(f.begin(), f.end(), 1.0) == f.end()) f.push_back(1.0);
+  std::sort(f.begin(), f.end());
+  return f;
+}
+
+// Kaldi's perturb_data_dir_speed.sh prefix: "sp0.9-" (fmt's shortest round-trip form of the
+// factor); the original (1.0) keeps its id.
+std::string speed_id(const std::string& id, double factor) {
+  return factor == 1.0 ? id : fmt::format("sp{}-{}", factor, id);
+}
+
+// One output row of an utterance: the original (factor 1) or a speed-perturbed copy.
+struct Variant {
+  double factor = 1.0;
+  std::vector<float> feats;    // (T, 80) row-major, fbank only
+  std::vector<uint8_t> audio;  // raw features: a segment's 16 kHz flac (factor 1, offset/duration)
+                               // or a perturbed copy's 16 kHz 16-bit wav
   int64_t n_frames = 0;
+};
+
+struct Loaded {
+  std::vector<Variant> variants;  // in the order of `factors`
   std::string error;
 };
 
-Loaded load_one(const SourceUtterance& u, bool fbank) {
+Loaded load_one(const SourceUtterance& u, bool fbank, const std::vector<double>& factors) {
   Loaded r;
   try {
     Audio a = read_audio(u.audio, 16000);
@@ -114,13 +140,33 @@ Loaded load_one(const SourceUtterance& u, bool fbank) {
       e = std::min(std::max(e, b), a.samples.size());
       a.samples = std::vector<float>(a.samples.begin() + b, a.samples.begin() + e);
     }
-    if (fbank) {
-      r.feats = compute_fbank_features(a, 80, &r.n_frames);
-    } else {
-      r.n_frames = static_cast<int64_t>(a.samples.size());
-      // A path cannot address part of a file: store the segment itself (fairseq reads
-      // zip:offset:length entries of any audio format).
-      if (segment) r.flac = encode_audio(a.samples, 1, a.sample_rate, "flac");
+    for (double f : factors) {
+      Variant v;
+      v.factor = f;
+      if (f == 1.0) {
+        if (fbank) {
+          v.feats = compute_fbank_features(a, 80, &v.n_frames);
+        } else {
+          v.n_frames = static_cast<int64_t>(a.samples.size());
+          // A path cannot address part of a file: store the segment itself (fairseq reads
+          // zip:offset:length entries of any audio format).
+          if (segment) v.audio = encode_audio(a.samples, 1, a.sample_rate, "flac");
+        }
+      } else {
+        Audio p;
+        p.sample_rate = a.sample_rate;
+        p.samples = change_speed(a.samples, a.sample_rate, f);
+        // Clipped to 16-bit range as `sox speed` writing a 16-bit wav would (a resampled peak
+        // may overshoot); the fbank sees the same samples as the raw copy.
+        for (float& x : p.samples) x = std::clamp(x, -1.0f, 32767.0f / 32768.0f);
+        if (fbank) {
+          v.feats = compute_fbank_features(p, 80, &v.n_frames);
+        } else {
+          v.n_frames = static_cast<int64_t>(p.samples.size());
+          v.audio = encode_audio(p.samples, 1, p.sample_rate, "wav");
+        }
+      }
+      r.variants.push_back(std::move(v));
     }
   } catch (const Error& e) {
     r.error = e.what();
@@ -147,6 +193,7 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
                 "--src-text-from '{}': expected tgt", o.src_text_from);
   TRELLIS_CHECK(!o.prepend_tgt_lang_tag || !o.tgt_lang.empty(), ConfigError,
                 "--prepend-tgt-lang-tag needs --tgt-lang");
+  o.validate();  // --seed, --speed-perturb (also when called without the command line)
   const bool fbank = o.features == "fbank80";
   const fs::path out = fs::absolute(o.output_dir);
   fs::create_directories(out);
@@ -155,6 +202,28 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
   auto splits = parse_splits(o.splits, o.inputs.size());
   std::vector<int> which = assign_splits(utts, splits, o.seed);
   logger.info("{} utterances from {} input(s)", utts.size(), o.inputs.size());
+
+  // Speed perturbation: the factors of each utterance (training splits only).
+  const std::vector<double> original_only = {1.0};
+  const std::vector<double> train_factors =
+      o.speed_perturb.empty() ? original_only : train_speed_factors(o.speed_perturb);
+  auto factors_of = [&](size_t i) -> const std::vector<double>& {
+    return is_train_split(splits[static_cast<size_t>(which[i])].name) ? train_factors
+                                                                      : original_only;
+  };
+  if (train_factors.size() > 1) {
+    std::set<std::string> ids;
+    for (const auto& u : utts) ids.insert(u.id);
+    for (size_t i = 0; i < utts.size(); ++i)
+      for (double f : factors_of(i))
+        TRELLIS_CHECK(f == 1.0 || !ids.count(speed_id(utts[i].id, f)), DataError,
+                      "{}: --speed-perturb: the copy of '{}' would be named '{}', an id the "
+                      "input already has",
+                      utts[i].where, utts[i].id, speed_id(utts[i].id, f));
+    logger.info("--speed-perturb {}: training utterances x{}", fmt::join(train_factors, ","),
+                train_factors.size());
+  }
+  const fs::path sp_dir = out / "speed_perturb";  // raw features: the perturbed wav files
 
   // Features, in parallel, written in input order.
   Batches chunks;
@@ -167,14 +236,17 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
       chunks,
       [&](const Batch& b) {
         std::vector<Loaded> r;
-        for (int64_t i : b) r.push_back(load_one(utts[static_cast<size_t>(i)], fbank));
+        for (int64_t i : b) {
+          const auto idx = static_cast<size_t>(i);
+          r.push_back(load_one(utts[idx], fbank, factors_of(idx)));
+        }
         return r;
       },
       std::max(1, o.num_workers), 2 * static_cast<size_t>(std::max(1, o.num_workers)));
   std::unique_ptr<ZipWriter> zip;
   if (fbank) zip = std::make_unique<ZipWriter>((out / "fbank80.zip").string());
   std::unique_ptr<ZipWriter> segments;  // raw features: audio.zip for offset/duration segments
-  std::vector<ManifestRow> rows(utts.size());
+  std::vector<std::vector<ManifestRow>> rows(utts.size());  // per utterance, per factor
   std::vector<bool> ok(utts.size(), false);
   std::vector<double> sum(80, 0.0), sum2(80, 0.0);
   int64_t gframes = 0;
@@ -195,32 +267,47 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
         summary.skipped_bad_audio++;
         continue;
       }
-      ManifestRow& r = rows[i];
-      r.id = u.id;
-      r.n_frames = l.n_frames;
-      r.tgt_text = u.text;
-      r.speaker = u.speaker;
-      r.src_text = o.src_text_from == "tgt" ? u.text : u.src_text;
-      r.tgt_lang = o.tgt_lang;
-      if (fbank) {
-        ZipEntry e = zip->add(u.id + ".npy", encode_npy_f32(l.feats.data(), {l.n_frames, 80}));
-        r.audio = fmt::format("{}:{}:{}", (out / "fbank80.zip").string(), e.offset, e.size);
-        if (o.cmvn == "global" &&
-            splits[static_cast<size_t>(which[i])].name.rfind("train", 0) == 0) {
-          for (int64_t t = 0; t < l.n_frames; ++t)
-            for (int d = 0; d < 80; ++d) {
-              double x = l.feats[static_cast<size_t>(t * 80 + d)];
-              sum[d] += x;
-              sum2[d] += x * x;
-            }
-          gframes += l.n_frames;
+      for (const Variant& v : l.variants) {
+        ManifestRow r;
+        r.id = speed_id(u.id, v.factor);
+        r.n_frames = v.n_frames;
+        r.tgt_text = u.text;
+        r.speaker = u.speaker;
+        r.src_text = o.src_text_from == "tgt" ? u.text : u.src_text;
+        r.tgt_lang = o.tgt_lang;
+        if (fbank) {
+          ZipEntry e = zip->add(r.id + ".npy", encode_npy_f32(v.feats.data(), {v.n_frames, 80}));
+          r.audio = fmt::format("{}:{}:{}", (out / "fbank80.zip").string(), e.offset, e.size);
+          if (o.cmvn == "global" && is_train_split(splits[static_cast<size_t>(which[i])].name)) {
+            for (int64_t t = 0; t < v.n_frames; ++t)
+              for (int d = 0; d < 80; ++d) {
+                double x = v.feats[static_cast<size_t>(t * 80 + d)];
+                sum[d] += x;
+                sum2[d] += x * x;
+              }
+            gframes += v.n_frames;
+          }
+        } else if (v.factor != 1.0) {
+          // A file per copy; '/' in an id would make a folder, so it becomes '_'.
+          std::string name = r.id;
+          std::replace(name.begin(), name.end(), '/', '_');
+          fs::create_directories(sp_dir);
+          const fs::path wav = sp_dir / (name + ".wav");
+          std::ofstream f(wav, std::ios::binary | std::ios::trunc);
+          f.write(reinterpret_cast<const char*>(v.audio.data()),
+                  static_cast<std::streamsize>(v.audio.size()));
+          f.close();
+          TRELLIS_CHECK(f.good(), DataError, "{}: cannot write the speed-perturbed copy",
+                        wav.string());
+          r.audio = wav.string();
+        } else if (!v.audio.empty()) {
+          if (!segments) segments = std::make_unique<ZipWriter>((out / "audio.zip").string());
+          ZipEntry e = segments->add(u.id + ".flac", v.audio);
+          r.audio = fmt::format("{}:{}:{}", (out / "audio.zip").string(), e.offset, e.size);
+        } else {
+          r.audio = fs::absolute(u.audio).string();
         }
-      } else if (!l.flac.empty()) {
-        if (!segments) segments = std::make_unique<ZipWriter>((out / "audio.zip").string());
-        ZipEntry e = segments->add(u.id + ".flac", l.flac);
-        r.audio = fmt::format("{}:{}:{}", (out / "audio.zip").string(), e.offset, e.size);
-      } else {
-        r.audio = fs::absolute(u.audio).string();
+        rows[i].push_back(std::move(r));
       }
       ok[i] = true;
     }
@@ -231,14 +318,15 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
   if (zip) zip->close();
   if (segments) segments->close();
 
-  // Training text, vocabularies.
+  // Training text, vocabularies: the original transcripts only (a speed-perturbed copy has the
+  // same text; counting it 3 times would change the dictionary's counts, not its symbols).
   std::vector<std::string> train_text;
   for (size_t i = 0; i < utts.size(); ++i)
-    if (ok[i] && splits[static_cast<size_t>(which[i])].name.rfind("train", 0) == 0)
-      train_text.push_back(rows[i].tgt_text);
+    if (ok[i] && is_train_split(splits[static_cast<size_t>(which[i])].name))
+      train_text.push_back(utts[i].text);
   if (train_text.empty())
     for (size_t i = 0; i < utts.size(); ++i)
-      if (ok[i]) train_text.push_back(rows[i].tgt_text);
+      if (ok[i]) train_text.push_back(utts[i].text);
   TRELLIS_CHECK(!train_text.empty(), DataError, "no usable utterance to build a vocabulary from");
   const std::string tag = o.prepend_tgt_lang_tag ? Dictionary::lang_tag(o.tgt_lang) : "";
   DataConfig cfg;
@@ -308,16 +396,19 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
   // Manifests (prep-time filters on train splits as fairseq: n_frames < 5 or > 3000 with
   // fbank features, empty text).
   for (size_t k = 0; k < splits.size(); ++k) {
-    const bool is_train = splits[k].name.rfind("train", 0) == 0;
+    const bool is_train = is_train_split(splits[k].name);
     std::vector<ManifestRow> split_rows;
     for (size_t i = 0; i < utts.size(); ++i) {
       if (!ok[i] || which[i] != static_cast<int>(k)) continue;
-      const ManifestRow& r = rows[i];
-      if (is_train && (r.tgt_text.empty() || (fbank && (r.n_frames < 5 || r.n_frames > 3000)))) {
-        summary.filtered++;
-        continue;
+      for (const ManifestRow& r : rows[i]) {
+        if (is_train &&
+            (r.tgt_text.empty() || (fbank && (r.n_frames < 5 || r.n_frames > 3000)))) {
+          summary.filtered++;
+          continue;
+        }
+        if (r.id != utts[i].id) summary.speed_perturbed++;
+        split_rows.push_back(r);
       }
-      split_rows.push_back(r);
     }
     std::vector<std::string> cols = {"id", "audio", "n_frames", "tgt_text", "speaker"};
     if (!o.src_text_from.empty() ||

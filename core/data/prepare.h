@@ -35,6 +35,10 @@ struct PrepareOptions {
   bool skip_bad_audio = false;
   std::string clips_dir;  // Common Voice clips folder
   bool progress = true;   // only drawn when stderr is a TTY
+  // Offline speed perturbation of the training splits (names starting with "train"): each
+  // factor != 1 adds a copy of every training utterance, id "sp<factor>-<id>", its audio
+  // resampled as `sox speed` (core/data/speed_resample.h). Empty: off.
+  std::vector<double> speed_perturb;
 
   template <class V>
   void visit(V& v) {
@@ -66,12 +70,29 @@ struct PrepareOptions {
             "skip (and count) unreadable audio instead of failing");
     v.field("clips_dir", clips_dir,
             "Common Voice clips folder ('': clips/ next to the table)");
+    v.field("speed_perturb", speed_perturb,
+            "speed perturbation factors, e.g. 0.9,1.0,1.1 (Kaldi/ESPnet recipes: "
+            "--speed_perturb_factors), applied to the training splits only (names starting "
+            "with 'train'; dev/test are never perturbed): each factor != 1 adds a copy of every "
+            "training utterance with id sp<factor>-<id> (Kaldi's prefix), pitch and tempo "
+            "changed together as `sox speed`; the original is always kept (1.0 may be "
+            "omitted); same text and speaker, features and n_frames from the perturbed audio "
+            "(--features raw: wav files in OUT/speed_perturb/); the vocabulary is trained on "
+            "the original transcripts only; empty: off");
     v.field("progress", progress, "draw a progress bar when stderr is a terminal (--no-progress: "
                                   "never)");
   }
   void validate() const {
     TRELLIS_CHECK(seed >= 0 && seed <= int64_t{0xFFFFFFFF}, ConfigError,
                   "--seed {}: expected 0 .. 4294967295", seed);
+    for (size_t i = 0; i < speed_perturb.size(); ++i) {
+      const double f = speed_perturb[i];
+      TRELLIS_CHECK(f > 0 && f < 1e6, ConfigError,  // also false for NaN
+                    "--speed-perturb: factor {} is not a number > 0 (e.g. 0.9,1.0,1.1)", f);
+      for (size_t j = 0; j < i; ++j)
+        TRELLIS_CHECK(speed_perturb[j] != f, ConfigError,
+                      "--speed-perturb: factor {} is given twice", f);
+    }
   }
 };
 
@@ -96,6 +117,7 @@ struct PrepareSummary {
   std::vector<int64_t> rows;  // per split
   int64_t skipped_bad_audio = 0;
   int64_t filtered = 0;  // train rows dropped by the prep-time size/text filters
+  int64_t speed_perturbed = 0;  // rows that are speed-perturbed copies (--speed-perturb)
 };
 
 // Runs everything; throws DataError / ConfigError.
