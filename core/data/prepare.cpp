@@ -401,8 +401,7 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
     for (size_t i = 0; i < utts.size(); ++i) {
       if (!ok[i] || which[i] != static_cast<int>(k)) continue;
       for (const ManifestRow& r : rows[i]) {
-        if (is_train &&
-            (r.tgt_text.empty() || (fbank && (r.n_frames < 5 || r.n_frames > 3000)))) {
+        if (is_train && (r.tgt_text.empty() || (fbank && (r.n_frames < 5 || r.n_frames > 3000)))) {
           summary.filtered++;
           continue;
         }
