@@ -252,6 +252,36 @@ TEST_CASE("prepare --speed-perturb: the copies match sox speed", "[integration][
   CHECK(compared == 6);
 }
 
+TEST_CASE("prepare --speed-perturb: a NeMo segment is cut, then perturbed",
+          "[integration][prepare]") {
+  fs::path d = fresh_dir("nemo");
+  write_audio_file((d / "long.wav").string(), sine(500, 2.0), 1, 16000, "wav");
+  std::ofstream(d / "m.json") << fmt::format(
+      "{{\"audio_filepath\": \"{}\", \"offset\": 0.5, \"duration\": 1.0, \"text\": \"a b\"}}\n",
+      (d / "long.wav").string());
+  PrepareOptions o;
+  o.input_format = "nemo";
+  o.inputs = {(d / "m.json").string()};
+  o.output_dir = (d / "out").string();
+  o.splits = "train:1";
+  o.vocab_type = "char";
+  o.features = "raw";
+  o.cmvn = "none";
+  o.progress = false;
+  o.speed_perturb = {0.9, 1.1};
+  run_prepare(o);
+  Manifest m = read_tsv_manifest((d / "out" / "train.tsv").string());
+  REQUIRE(m.rows.size() == 3);
+  CHECK(m.rows[1].id == "long_500");
+  CHECK(m.rows[1].n_frames == 16000);  // the segment, stored in audio.zip
+  CHECK(parse_audio_field(m.rows[1].audio).kind == AudioRef::Kind::kByteRange);
+  CHECK(m.rows[0].id == "sp0.9-long_500");
+  CHECK(m.rows[0].n_frames == 17778);  // round(16000 / 0.9): the segment's length, perturbed
+  CHECK(m.rows[2].n_frames == 14545);
+  Audio p = read_audio(m.rows[2].audio, 0);
+  CHECK(zero_crossing_hz(p.samples, 16000) == Approx(550).epsilon(0.002));
+}
+
 TEST_CASE("prepare --speed-perturb: a bad factor names the flag", "[unit][prepare]") {
   PrepareOptions o;
   o.inputs = {"unused.tsv"};
