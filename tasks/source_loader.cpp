@@ -32,8 +32,21 @@ int target_rate(const SourceOptions& o) {
   return 0;
 }
 
-// audio.samples: (N) float -> the waveform itself (raw audio) or its fbank (T, bins).
-SourceData from_waveform(Audio audio, const SourceOptions& o) {
+// The waveform transforms of a load: none, or the split's with the sample's generator.
+struct Augment {
+  const WaveformTransforms* transforms = nullptr;
+  std::mt19937_64* rng = nullptr;
+  bool active() const { return transforms != nullptr && !transforms->empty(); }
+};
+
+// audio.samples: (N) float -> augmented -> the waveform itself (raw audio) or its fbank
+// (T, bins).
+SourceData from_waveform(Audio audio, const SourceOptions& o, const Augment& aug) {
+  if (aug.active()) {
+    TRELLIS_CHECK(aug.rng != nullptr, Error, "waveform transforms need a random generator");
+    apply_waveform_transforms(*aug.transforms, audio.samples, audio.sample_rate, *aug.rng);
+    TRELLIS_CHECK(!audio.samples.empty(), DataError, "no audio left after the waveform transforms");
+  }
   SourceData s;
   if (o.raw_audio) {
     if (o.standardize) standardize(audio.samples);
@@ -51,7 +64,8 @@ SourceData from_waveform(Audio audio, const SourceOptions& o) {
 
 // A decoded .npy: (T, F) features, or with a waveform-reading config a (1, N) / (N) waveform
 // (FBK --store-waveform), channels averaged.
-SourceData from_npy(NpyArray a, const SourceOptions& o, const std::string& where) {
+SourceData from_npy(NpyArray a, const SourceOptions& o, const std::string& where,
+                    const Augment& aug) {
   const bool wants_waveform = o.raw_audio || o.waveform_input;
   const auto& sh = a.shape;
   if (wants_waveform && (sh.size() == 1 || (sh.size() == 2 && sh[0] <= 2 && sh[1] > sh[0]))) {
@@ -62,8 +76,13 @@ SourceData from_npy(NpyArray a, const SourceOptions& o, const std::string& where
     for (int64_t c = 0; c < ch; ++c)
       for (int64_t i = 0; i < n; ++i)
         audio.samples[static_cast<size_t>(i)] += a.data[static_cast<size_t>(c * n + i)] / ch;
-    return from_waveform(std::move(audio), o);
+    return from_waveform(std::move(audio), o, aug);
   }
+  TRELLIS_CHECK(!aug.active(), DataError,
+                "{}: stored features cannot take waveform_transforms (the data config lists them "
+                "for this split): point the manifest at audio, whose fbank is then computed on "
+                "the fly",
+                where);
   TRELLIS_CHECK(sh.size() == 2, DataError,
                 "{}: expected a 2-D (frames, features) array, got {} "
                 "dimensions",
@@ -83,23 +102,25 @@ SourceData from_npy(NpyArray a, const SourceOptions& o, const std::string& where
 
 }  // namespace
 
-SourceData load_source(const std::string& audio, const SourceOptions& o) {
+SourceData load_source(const std::string& audio, const SourceOptions& o,
+                       const WaveformTransforms* augment, std::mt19937_64* rng) {
+  const Augment aug{augment, rng};
   AudioRef ref = parse_audio_field(audio, o.audio_root);
   switch (ref.kind) {
     case AudioRef::Kind::kNpy:
-      return from_npy(read_npy_file(ref.path), o, ref.path);
+      return from_npy(read_npy_file(ref.path), o, ref.path, aug);
     case AudioRef::Kind::kByteRange: {
       std::vector<uint8_t> bytes = read_byte_range(ref.path, static_cast<uint64_t>(ref.offset),
                                                    static_cast<uint64_t>(ref.length));
       const std::string where = ref.spec();
       if (bytes.size() >= 2 && bytes[0] == 0x93 && bytes[1] == 'N')
-        return from_npy(decode_npy(bytes.data(), bytes.size(), where), o, where);
+        return from_npy(decode_npy(bytes.data(), bytes.size(), where), o, where, aug);
       return from_waveform(decode_audio_bytes(bytes.data(), bytes.size(), target_rate(o), where),
-                           o);
+                           o, aug);
     }
     case AudioRef::Kind::kAudioFile:
     default:
-      return from_waveform(read_audio(ref.spec(), target_rate(o)), o);
+      return from_waveform(read_audio(ref.spec(), target_rate(o)), o, aug);
   }
 }
 

@@ -5,8 +5,11 @@
 // fbank on the fly, or, for raw-audio models, the waveform itself. LibTorch-free, thread-safe.
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
+
+#include "core/data/waveform_transform.h"
 
 namespace trellis {
 
@@ -39,7 +42,11 @@ struct SourceData {
 
 // audio: the manifest field (path.npy, path.wav, archive.zip:OFFSET:LENGTH) -> features (T, F)
 // float, or the waveform (N) float for raw audio. Throws DataError (the caller adds the
-// manifest line and sample id).
-SourceData load_source(const std::string& audio, const SourceOptions& options);
+// manifest line and sample id). augment: waveform transforms applied to the waveform before the
+// front end (raw audio or on-the-fly fbank), drawing from rng; non-empty transforms on stored
+// features are a DataError.
+SourceData load_source(const std::string& audio, const SourceOptions& options,
+                       const WaveformTransforms* augment = nullptr,
+                       std::mt19937_64* rng = nullptr);
 
 }  // namespace trellis

@@ -97,6 +97,12 @@ std::unique_ptr<SpeechDataset> load_speech_dataset(const std::string& data_root,
     }
     part.end = d->size();
     part.transforms = build_transforms(cfg.root, name, cfg.path, is_train);
+    part.waveform_transforms = build_waveform_transforms(cfg.root, name, cfg.path, is_train);
+    // Frames or samples scale alike with the audio's length.
+    for (int64_t i = part.begin; i < part.end; ++i) {
+      auto& n = d->n_frames[static_cast<size_t>(i)];
+      n = max_transformed_length(part.waveform_transforms, n);
+    }
     d->parts.push_back(std::move(part));
   }
   return d;

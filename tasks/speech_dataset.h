@@ -11,6 +11,7 @@
 
 #include "core/data/batching.h"
 #include "core/data/feature_transform.h"
+#include "core/data/waveform_transform.h"
 
 namespace trellis {
 
@@ -22,6 +23,9 @@ struct SpeechDatasetPart {
   std::string manifest_path;   // DATA_ROOT/train_a.tsv
   int64_t begin = 0, end = 0;  // its samples in the concatenation: [begin, end)
   std::vector<std::unique_ptr<FeatureTransform>> transforms;  // for this name (docs/tasks.md)
+  // Waveform augmentation of this name's audio (core/data/waveform_transform.h); its samples'
+  // n_frames are the bound after it (speed perturbation lengthens audio).
+  WaveformTransforms waveform_transforms;
 };
 
 struct SpeechSample {
@@ -39,7 +43,9 @@ struct SpeechDataset {
   std::vector<SpeechDatasetPart> parts;
   std::vector<SpeechSample> samples;  // concatenation order
   std::vector<std::string> ids;       // (N) manifest ids
-  std::vector<int64_t> n_frames;      // (N) manifest n_frames (frames; samples for raw audio)
+  // (N) manifest n_frames (frames; samples for raw audio), raised to the longest a part's
+  // waveform transforms can make it (batching and size filters then stay within their limits)
+  std::vector<int64_t> n_frames;
   std::vector<int64_t> n_tgt_tokens;  // (N) target pieces without eos and lang tag
 
   int64_t size() const { return static_cast<int64_t>(samples.size()); }

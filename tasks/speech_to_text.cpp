@@ -174,12 +174,14 @@ SpeechBatch SpeechToTextTask::collate_speech(const std::string& split, const Bat
     const SpeechSample& s = d.samples[static_cast<size_t>(idx)];
     CollateItem item;
     try {
-      SourceData src = load_source(s.audio, so);
+      // A sample's augmentation depends on (seed, index) only, not on its batch; the seed holds
+      // the epoch (train: collate_seed). Waveform transforms draw first, then SpecAugment.
+      std::mt19937_64 rng(splitmix64(seed ^ splitmix64(static_cast<uint64_t>(idx))));
+      const SpeechDatasetPart& part = d.parts[static_cast<size_t>(s.part)];
+      SourceData src = load_source(s.audio, so, &part.waveform_transforms, &rng);
       item.dim = src.dim;
       if (!so.raw_audio) {
-        // A sample's augmentation depends on (seed, index) only, not on its batch.
-        std::mt19937_64 rng(splitmix64(seed ^ splitmix64(static_cast<uint64_t>(idx))));
-        const auto& transforms = d.parts[static_cast<size_t>(s.part)].transforms;
+        const auto& transforms = part.transforms;
         item.dim = apply_transforms(transforms, src.data, src.frames, src.dim, rng);
         int64_t want_dim = cfg.input_feat_per_channel;
         for (const auto& t : transforms) want_dim = t->output_dim(want_dim);

@@ -14,15 +14,15 @@
 #include "core/error.h"
 
 namespace trellis {
-namespace {
 
-constexpr double kPi = 3.14159265358979323846;
-
-// FFTW's planner is not thread-safe; execution with the new-array API is.
-std::mutex& planner_mutex() {
+std::mutex& fftw_planner_mutex() {
   static std::mutex m;
   return m;
 }
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
 
 struct FftwFree {
   void operator()(void* p) const { fftwf_free(p); }
@@ -183,7 +183,7 @@ Fbank::Fbank(const FbankOptions& opts) : opts_(opts) {
     if (mb.first < 0) mb.first = 0;  // an empty triangle (very narrow bins): energy 0 -> floor
   }
 
-  std::lock_guard<std::mutex> lock(planner_mutex());
+  std::lock_guard<std::mutex> lock(fftw_planner_mutex());
   std::unique_ptr<float, FftwFree> in(fftwf_alloc_real(size_t(padded_size_)));
   std::unique_ptr<fftwf_complex, FftwFree> out(fftwf_alloc_complex(size_t(num_fft_bins + 1)));
   // FFTW_ESTIMATE, not FFTW_MEASURE: measured plans differ between processes, and so would the
@@ -195,7 +195,7 @@ Fbank::Fbank(const FbankOptions& opts) : opts_(opts) {
 
 Fbank::~Fbank() {
   if (plan_) {
-    std::lock_guard<std::mutex> lock(planner_mutex());
+    std::lock_guard<std::mutex> lock(fftw_planner_mutex());
     fftwf_destroy_plan(static_cast<fftwf_plan>(plan_));
   }
 }

@@ -13,11 +13,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace trellis {
+
+// FFTW's planner is not thread-safe (executing a plan on new arrays is): every plan made or
+// destroyed in trellis (fbank, reverb) holds this lock.
+std::mutex& fftw_planner_mutex();
 
 struct Audio;
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "core/data/fbank.h"
 #include "core/data/noise_augment.h"
 #include "core/error.h"
 
@@ -24,6 +25,7 @@ struct FftwFree {
 struct Plans {
   fftwf_plan r2c[kMaxLog2 + 1] = {}, c2r[kMaxLog2 + 1] = {};
   Plans() {
+    std::lock_guard<std::mutex> lock(fftw_planner_mutex());  // an Fbank may plan meanwhile
     const int n_max = 1 << kMaxLog2;
     std::unique_ptr<float, FftwFree> re(fftwf_alloc_real(size_t(n_max)));
     std::unique_ptr<fftwf_complex, FftwFree> spec(fftwf_alloc_complex(size_t(n_max / 2 + 1)));

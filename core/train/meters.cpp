@@ -15,6 +15,7 @@ void MeterWindow::reset() {
   gnorm_count_ = clipped_ = 0;
   train_wall_ = 0;
   comm_seconds_ = 0;
+  data_seconds_ = 0;
   start_ = std::chrono::steady_clock::now();
 }
 
@@ -32,6 +33,7 @@ void MeterWindow::add(const StepRecord& r) {
   clipped_ += r.clipped ? 1 : 0;
   train_wall_ += r.seconds;
   comm_seconds_ += r.comm_seconds;
+  data_seconds_ += r.data_seconds;
 }
 
 Stats MeterWindow::report(const Criterion& criterion, const ReportExtras& extras) const {
@@ -54,6 +56,8 @@ Stats MeterWindow::report(const Criterion& criterion, const ReportExtras& extras
   if (gnorm_count_ > 0) out.push_back({"train_wall", train_wall_, 0});
   if (comm_seconds_ > 0 && train_wall_ > 0)
     out.push_back({"comm", 100.0 * comm_seconds_ / train_wall_, 1});
+  if (gnorm_count_ > 0 && train_wall_ > 0)
+    out.push_back({"data", 100.0 * data_seconds_ / (data_seconds_ + train_wall_), 1});
   out.push_back({"wall", extras.wall, 0});
   return out;
 }
@@ -70,6 +74,7 @@ std::map<std::string, double> MeterWindow::state() const {
   s["gnorm_count"] = static_cast<double>(gnorm_count_);
   s["clipped"] = static_cast<double>(clipped_);
   s["train_wall"] = train_wall_;
+  s["data_wait"] = data_seconds_;
   return s;
 }
 
@@ -90,16 +95,19 @@ void MeterWindow::load(const std::map<std::string, double>& state) {
   gnorm_count_ = static_cast<int64_t>(get("gnorm_count"));
   clipped_ = static_cast<int64_t>(get("clipped"));
   train_wall_ = get("train_wall");
+  data_seconds_ = get("data_wait");
 }
 
 void MeterWindow::all_reduce(Communicator& comm, const std::string& what) {
   auto s = state();
-  const double wall = train_wall_;
+  const double wall = train_wall_, data = data_seconds_;
   const auto start = start_;
   s.erase("train_wall");
+  s.erase("data_wait");
   comm.all_reduce_named(s, what);
   load(s);
   train_wall_ = wall;
+  data_seconds_ = data;
   start_ = start;
 }
 

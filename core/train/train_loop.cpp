@@ -1,6 +1,7 @@
 #include "core/train/train_loop.h"
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 
@@ -80,12 +81,16 @@ class TrainLoop {
     bool stop = false;
     while (!stop && itr.has_next()) {
       std::vector<BatchPtr> group;
+      const auto wait_start = std::chrono::steady_clock::now();
       for (int64_t i = 0; i < k && itr.has_next(); ++i) {
         itr.next();
         group.push_back(*batches->next());
       }
+      const double waited =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
       ++group_index;
       StepRecord rec = r.trainer().train_step(group, stop_signal() != 0);
+      rec.data_seconds = waited;
       r.inner_meters().add(rec);
       r.epoch_meters().add(rec);
       const int64_t updates = r.trainer().num_updates();
