@@ -3,7 +3,8 @@
 // speed_perturb_factors. Pitch and tempo change together:
 //   f ~ U{factors} (one per utterance, from the rng);
 //   f == 1: unchanged; else the audio is taken as recorded at r * f Hz and resampled to r Hz with
-//   soxr (SOXR_VHQ): x: (N) -> y: (round(N / f)), a tone of frequency F becomes F * f.
+//   soxr (change_speed of core/data/speed_resample.h, as prepare --speed-perturb):
+//   x: (N) -> y: (round(N / f)), a tone of frequency F becomes F * f.
 // max_length(n) = ceil(n / min(factors)).
 // YAML: `speed_perturb: {factors: [0.9, 1.0, 1.1]}` (the default), every factor > 0.
 
@@ -28,10 +29,6 @@ class SpeedPerturb : public WaveformTransform {
   std::string name() const override { return "speed_perturb"; }
   const std::vector<double>& factors() const { return factors_; }
 
-  // The deterministic part: x: (N) at sample_rate -> (round(N / factor)) with pitch and tempo
-  // multiplied by factor.
-  static std::vector<float> change_speed(const std::vector<float>& x, int sample_rate,
-                                         double factor);
 
  private:
   std::vector<double> factors_;

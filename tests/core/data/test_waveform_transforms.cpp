@@ -17,6 +17,7 @@
 #include "core/data/noise_augment.h"
 #include "core/data/reverb.h"
 #include "core/data/speed_perturb.h"
+#include "core/data/speed_resample.h"
 #include "core/data/waveform_transform.h"
 #include "core/error.h"
 #include "skip.h"
@@ -141,14 +142,14 @@ TEST_CASE("speed_perturb: 1.1 raises a sine's frequency 1.1x and shortens it to 
   const int64_t n = kRate;  // 1 s of 440 Hz
   const std::vector<float> x = sine(440, n);
   for (double f : {1.1, 0.9}) {
-    const std::vector<float> y = SpeedPerturb::change_speed(x, kRate, f);
+    const std::vector<float> y = change_speed(x, kRate, f);
     CHECK(std::abs(double(y.size()) - double(n) / f) <= 2.0);
     CHECK(zero_crossing_hz(y, kRate) == Approx(440.0 * f).epsilon(1e-3));
     // The amplitude survives the resampling (soxr's passband ripple is tiny).
     CHECK(std::sqrt(power(std::vector<float>(y.begin() + 1000, y.end() - 1000))) ==
           Approx(0.5 / std::sqrt(2.0)).epsilon(1e-2));
   }
-  CHECK(SpeedPerturb::change_speed(x, kRate, 1.0) == x);
+  CHECK(change_speed(x, kRate, 1.0) == x);
 
   // Through apply(): one factor per utterance, from the rng; the length bound holds.
   SpeedPerturb sp({0.9, 1.0, 1.1});
