@@ -6,6 +6,7 @@
 
 #include "core/data/manifest.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/logging.h"
 #include "tasks/speech_vocab.h"
 
@@ -47,13 +48,24 @@ std::vector<int32_t> narrow(const std::vector<int64_t>& ids) {
 
 }  // namespace
 
-std::unique_ptr<SpeechDataset> load_speech_dataset(const std::string& data_root,
-                                                   const std::string& split, bool is_train,
-                                                   const SpeechVocab& vocab, bool source_side) {
+std::unique_ptr<SpeechDataset> load_speech_dataset(
+    const std::string& data_root, const std::string& split, bool is_train,
+    const SpeechVocab& vocab, bool source_side,
+    const std::optional<std::string>& waveform_override) {
   auto d = std::make_unique<SpeechDataset>();
   d->split = split;
   d->is_train = is_train;
   const DataConfig& cfg = vocab.config;
+  // --waveform-transforms: the config with its training list replaced (the options stay).
+  YAML::Node waveform_root = cfg.root;
+  if (waveform_override && is_train) {
+    waveform_root = YAML::Clone(cfg.root);
+    YAML::Node list(YAML::NodeType::Sequence);
+    for (const std::string& name : split_commas(*waveform_override)) list.push_back(name);
+    YAML::Node table(YAML::NodeType::Map);
+    table["_train"] = list;
+    waveform_root["waveform_transforms"] = table;
+  }
   const Dictionary& tgt = vocab.tgt_dict;
   for (const std::string& name : split_names(split)) {
     SpeechDatasetPart part;
@@ -97,7 +109,8 @@ std::unique_ptr<SpeechDataset> load_speech_dataset(const std::string& data_root,
     }
     part.end = d->size();
     part.transforms = build_transforms(cfg.root, name, cfg.path, is_train);
-    part.waveform_transforms = build_waveform_transforms(cfg.root, name, cfg.path, is_train);
+    part.waveform_transforms =
+        build_waveform_transforms(waveform_root, name, cfg.path, is_train);
     // Frames or samples scale alike with the audio's length.
     for (int64_t i = part.begin; i < part.end; ++i) {
       auto& n = d->n_frames[static_cast<size_t>(i)];

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,10 +59,13 @@ struct SpeechDataset {
 // prepend_tgt_lang_tag; DataError when the tag is not in the dictionary) + pieces + eos;
 // with source_side, transcript = src_text pieces + eos (empty src_text -> [eos]). A missing or
 // empty manifest throws DataError naming it. The transforms of each part are built for its
-// name with `is_train`.
-std::unique_ptr<SpeechDataset> load_speech_dataset(const std::string& data_root,
-                                                   const std::string& split, bool is_train,
-                                                   const SpeechVocab& vocab, bool source_side);
+// name with `is_train`. waveform_override: when set, the waveform transforms of a training
+// split are these names (comma list; "" = none) instead of the config's list (the task's
+// --waveform-transforms); their options still come from the config.
+std::unique_ptr<SpeechDataset> load_speech_dataset(
+    const std::string& data_root, const std::string& split, bool is_train,
+    const SpeechVocab& vocab, bool source_side,
+    const std::optional<std::string>& waveform_override = std::nullopt);
 
 // The batches of a loaded split (docs/tasks.md): ordered_indices for
 // options.style and the number of parts, filter_by_size against (max_source, max_target) (<= 0:

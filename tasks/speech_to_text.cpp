@@ -102,7 +102,10 @@ void SpeechToTextTask::load_dataset(const std::string& split, bool is_train) {
                 "{}: sampling_alpha {} (temperature resampling of several training splits) is "
                 "not implemented; set sampling_alpha: 1.0",
                 vocab_.config.path, vocab_.config.sampling_alpha);
-  auto d = load_speech_dataset(ctx_.data_root, split, is_train, vocab_, source_side_);
+  std::optional<std::string> waveform;
+  if (!options_.waveform_transforms.empty())
+    waveform = options_.waveform_transforms == "none" ? "" : options_.waveform_transforms;
+  auto d = load_speech_dataset(ctx_.data_root, split, is_train, vocab_, source_side_, waveform);
   logger.info("{}: {} samples from {} manifest(s)", split, d->size(), d->parts.size());
   datasets_[split] = std::move(d);
 }

@@ -27,6 +27,8 @@ struct SpeechToTextOptions {
   int64_t max_target_positions = 1024;
   std::string batching_style = "fairseq";
   bool skip_invalid_audio = false;
+  // Overrides the data config's training waveform transforms ("" keeps the config's list).
+  std::string waveform_transforms;
 
   template <class V>
   void visit(V& v) {
@@ -43,6 +45,10 @@ struct SpeechToTextOptions {
     v.field("skip_invalid_audio", skip_invalid_audio,
             "skip (with a warning, counted) samples whose audio or features cannot be read, "
             "instead of stopping with an error naming the manifest line");
+    v.field("waveform_transforms", waveform_transforms,
+            "waveform augmentation of the training audio: comma list of transform names "
+            "replacing the data config's training list (their options stay in the config; "
+            "'none' turns augmentation off; empty: the config's list)");
   }
   void validate() const;
 };

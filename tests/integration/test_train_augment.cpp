@@ -122,4 +122,21 @@ TEST_CASE("train with waveform augmentation: runs, validates on stored features,
   auto losses_c = inner_losses(plain.output);
   REQUIRE(losses_c.size() == 3);
   CHECK(std::vector<std::string>(losses_a.begin(), losses_a.begin() + 3) != losses_c);
+
+  // --waveform-transforms overrides the config's training list: none = the plain run; a
+  // sub-list keeps the config's options for the names it keeps.
+  auto off = run_command(base + " --waveform-transforms none --save-dir " + dir +
+                         "/d --max-update 3");
+  INFO(off.output);
+  REQUIRE(off.exit_code == 0);
+  CHECK(inner_losses(off.output) == losses_c);
+  auto gain_only = run_command(base + " --waveform-transforms gain --save-dir " + dir +
+                               "/e --max-update 3");
+  INFO(gain_only.output);
+  REQUIRE(gain_only.exit_code == 0);
+  CHECK(inner_losses(gain_only.output) != losses_c);
+  auto unknown = run_command(base + " --waveform-transforms gian --save-dir " + dir +
+                             "/f --max-update 3");
+  CHECK(unknown.exit_code != 0);
+  CHECK_THAT(unknown.output, Catch::Contains("gian"));
 }
