@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "run_command.h"
+#include "skip.h"
 #include "train_corpus.h"
 
 namespace fs = std::filesystem;
@@ -36,7 +37,7 @@ int count_lines(const std::string& text, const std::string& prefix) {
 TEST_CASE("generate: CTC greedy and prefix beam search on a checkpoint train wrote",
           "[integration][generate]") {
   const std::string data = trellis::testing::train_corpus();
-  if (data.empty()) return;
+  if (data.empty()) trellis::testing::skip_test("espeak-ng or sox not installed");
   const std::string dir = trellis::testing::fresh_dir("generate_ctc");
   auto t = run_command(fmt::format(
       "{} {} --task speech_to_text_ctc --arch conformer_ctc --criterion ctc --optimizer adam "
@@ -66,7 +67,7 @@ TEST_CASE("generate: CTC greedy and prefix beam search on a checkpoint train wro
 TEST_CASE("generate: attention beam search on the seed model, --results-path, errors",
           "[integration][generate]") {
   const std::string data = trellis::testing::train_corpus();
-  if (data.empty()) return;
+  if (data.empty()) trellis::testing::skip_test("espeak-ng or sox not installed");
   const std::string dir = trellis::testing::fresh_dir("generate_att");
   auto t = run_command(fmt::format(
       "{} {} --task speech_to_text_ctc --arch conformer --criterion ctc_multi_loss "
@@ -146,7 +147,7 @@ TEST_CASE("generate: attention beam search on the seed model, --results-path, er
 
 TEST_CASE("generate: --scoring lid_acc on targets with language tags", "[integration][generate]") {
   const std::string data = trellis::testing::train_corpus();
-  if (data.empty()) return;
+  if (data.empty()) trellis::testing::skip_test("espeak-ng or sox not installed");
   const std::string dir = trellis::testing::fresh_dir("generate_lid");
   // The test corpus with a tgt_lang column (en, fr alternating) and prepend_tgt_lang_tag.
   const std::string tagged = dir + "/data";

@@ -11,6 +11,7 @@
 
 #include "core/checkpoint.h"
 #include "run_command.h"
+#include "skip.h"
 #include "train_corpus.h"
 
 namespace fs = std::filesystem;
@@ -34,7 +35,7 @@ std::string tiny(const std::string& data, const std::string& save, const std::st
 TEST_CASE("train: a missing --restore-file is an error, not a silent fresh start",
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
-  if (data.empty()) return;
+  if (data.empty()) trellis::testing::skip_test("espeak-ng or sox not installed");
   const std::string dir = trellis::testing::fresh_dir("train_restore_missing");
   auto r = run_command(tiny(data, dir, "--max-update 1 --restore-file " + dir + "/nope.pt"));
   CHECK(r.exit_code == 2);
@@ -45,7 +46,7 @@ TEST_CASE("train: a missing --restore-file is an error, not a silent fresh start
 TEST_CASE("train: a checkpoint of another model is refused with the keys listed",
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
-  if (data.empty()) return;
+  if (data.empty()) trellis::testing::skip_test("espeak-ng or sox not installed");
   const std::string dir = trellis::testing::fresh_dir("train_arch_mismatch");
   REQUIRE(run_command(tiny(data, dir + "/a", "--max-update 1")).exit_code == 0);
   const auto before = fs::last_write_time(dir + "/a/checkpoint_last.pt");
@@ -63,7 +64,7 @@ TEST_CASE("train: a checkpoint of another model is refused with the keys listed"
 TEST_CASE("train: a data position taken with other batches restarts its epoch with a warning",
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
-  if (data.empty()) return;
+  if (data.empty()) trellis::testing::skip_test("espeak-ng or sox not installed");
   const std::string dir = trellis::testing::fresh_dir("train_position");
   REQUIRE(run_command(tiny(data, dir, "--max-update 2")).exit_code == 0);
   auto saved = trellis::load_checkpoint(dir + "/checkpoint_last.pt");
@@ -82,7 +83,7 @@ TEST_CASE("train: a data position taken with other batches restarts its epoch wi
 TEST_CASE("train: --log-format json lines and metrics.jsonl; --bf16 trains on the CPU",
           "[integration][train]") {
   const std::string data = trellis::testing::train_corpus();
-  if (data.empty()) return;
+  if (data.empty()) trellis::testing::skip_test("espeak-ng or sox not installed");
   const std::string dir = trellis::testing::fresh_dir("train_json_bf16");
   auto r = run_command(tiny(data, dir, "--max-update 2 --log-format json --bf16"));
   INFO(r.output);
