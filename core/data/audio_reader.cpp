@@ -197,6 +197,10 @@ Audio read_audio(const std::string& spec, int target_sample_rate) {
 }
 
 std::vector<float> resample(const std::vector<float>& x, int from_rate, int to_rate) {
+  return resample_hz(x, from_rate, to_rate);
+}
+
+std::vector<float> resample_hz(const std::vector<float>& x, double from_rate, double to_rate) {
   TRELLIS_CHECK(from_rate > 0 && to_rate > 0, DataError, "resample: bad rates {} -> {}", from_rate,
                 to_rate);
   if (from_rate == to_rate || x.empty()) return x;

@@ -37,6 +37,8 @@ Audio decode_audio_bytes(const uint8_t* data, size_t size, int target_sample_rat
 
 // Band-limited resampling with soxr (SOXR_HQ). x: (N,) float -> (round(N * to / from),) float
 std::vector<float> resample(const std::vector<float>& x, int from_rate, int to_rate);
+// The same for rates that need not be integers (speed perturbation: rate * factor -> rate).
+std::vector<float> resample_hz(const std::vector<float>& x, double from_rate, double to_rate);
 
 // In place: (x - mean) / sqrt(var + 1e-5) over the whole utterance, like fairseq's
 // `F.layer_norm(wav, wav.shape)` (wav2vec2 `normalize: true`). x: (N,) float
