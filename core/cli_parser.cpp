@@ -232,7 +232,9 @@ ParseResult parse_command_line(const ProgramSpec& spec, const std::vector<std::s
         app.add_flag_function(no_flag, [targets, flag](int64_t) { set_all(targets, "false", flag); });
         known_flags.push_back(no_flag);
       }
-    } else if (f.takes_many) {  // --inputs a.pt b.pt: one list (argparse's nargs='+')
+    } else if (f.takes_many || f.is_repeatable) {
+      // takes_many: --inputs a.pt b.pt, one list (argparse's nargs='+'); repeatable: --user-dir
+      // given several times, one value each. Either way the values accumulate.
       app.add_option_function<std::vector<std::string>>(
              names,
              [targets, flag](const std::vector<std::string>& vs) {
@@ -241,17 +243,7 @@ ParseResult parse_command_line(const ProgramSpec& spec, const std::vector<std::s
              },
              f.help)
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-          ->expected(1, -1);
-    } else if (f.is_repeatable) {
-      app.add_option_function<std::vector<std::string>>(
-             names,
-             [targets, flag](const std::vector<std::string>& vs) {
-               set_all(targets, "", flag);
-               for (const auto& v : vs) set_all(targets, v, flag, /*append=*/true);
-             },
-             f.help)
-          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-          ->expected(1);
+          ->expected(1, f.takes_many ? -1 : 1);
     } else {
       app.add_option_function<std::string>(
              names, [targets, flag](const std::string& v) { set_all(targets, v, flag); }, f.help)
