@@ -15,7 +15,10 @@
 #
 #   bench/run_augment_ablation.sh                    # 300 training utterances, 600 updates
 #   UPDATES=300 UTTS=200 WORK=/tmp/abl bench/run_augment_ablation.sh
-# WORK is reused: the corpora and prepared data are kept (a .done marker), the trainings resume.
+#   NOISE_PROB=0.5 SNR_MIN=10 SNR_MAX=30 REVERB_PROB=0.3 WORK=/tmp/abl bench/run_augment_ablation.sh
+#                                                    # milder augmentation (defaults 0.8, 5, 25, 0.5)
+# WORK is reused: the corpora and prepared data are kept (a .done marker), the trainings resume;
+# an augmented model of other strength trains in its own folder (ckpt_augmented_n..._r...).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${TRELLIS_BIN:-$root/build/bin}
@@ -26,6 +29,13 @@ n_train=${UTTS:-300}
 n_dev=${DEV_UTTS:-40}
 n_test=${TEST_UTTS:-80}
 workers=${WORKERS:-2}
+# The augmentation's strength; other values train the augmented model in its own folder.
+noise_prob=${NOISE_PROB:-0.8} snr_min=${SNR_MIN:-5} snr_max=${SNR_MAX:-25}
+reverb_prob=${REVERB_PROB:-0.5}
+aug_tag=augmented
+if [ "$noise_prob $snr_min $snr_max $reverb_prob" != "0.8 5 25 0.5" ]; then
+  aug_tag="augmented_n${noise_prob}_snr${snr_min}-${snr_max}_r${reverb_prob}"
+fi
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) ($(nproc) cores;" \
   "$(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || echo AVX2 only)), $(date -u '+%F %T UTC')"
 echo "== $n_train train / $n_dev dev / $n_test + $n_test test utterances, $updates updates," \
@@ -127,8 +137,8 @@ done
   echo "  _train: [speed_perturb, gain, noise, reverb]"
   echo "speed_perturb: {factors: [0.9, 1.0, 1.1]}"
   echo "gain: {min_gain_dbfs: -6, max_gain_dbfs: 6}"
-  echo "noise: {manifest: $work/aug/noise.lst, prob: 0.8, min_snr_db: 5, max_snr_db: 25}"
-  echo "reverb: {manifest: $work/aug/rir.lst, prob: 0.5}"
+  echo "noise: {manifest: $work/aug/noise.lst, prob: $noise_prob, min_snr_db: $snr_min, max_snr_db: $snr_max}"
+  echo "reverb: {manifest: $work/aug/rir.lst, prob: $reverb_prob}"
 } > "$work/data_aug/config.yaml"
 
 train() {  # $1: data dir, $2: save dir, $3: log file. The quickstart's flags.
@@ -148,9 +158,9 @@ decode() {  # $1: checkpoint dir, $2: split -> "WER" (the number)
 }
 
 declare -A secs wer
-for cond in baseline augmented; do
+for cond in baseline "$aug_tag"; do
   data=$work/data
-  [ "$cond" = augmented ] && data=$work/data_aug
+  [ "$cond" != baseline ] && data=$work/data_aug
   t0=$(date +%s)
   train "$data" "$work/ckpt_$cond" "$work/train_$cond.log"
   secs[$cond]=$(( $(date +%s) - t0 ))
@@ -164,6 +174,6 @@ done
 echo
 echo "| model ($updates updates) | train s | WER test_matched | WER test_mismatched |"
 echo "|---|---|---|---|"
-for cond in baseline augmented; do
+for cond in baseline "$aug_tag"; do
   echo "| $cond | ${secs[$cond]} | ${wer[$cond,test_matched]} | ${wer[$cond,test_mismatched]} |"
 done
