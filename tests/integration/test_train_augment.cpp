@@ -7,7 +7,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "core/checkpoint.h"
@@ -15,23 +14,13 @@
 #include "skip.h"
 #include "augment_corpus.h"
 #include "train_corpus.h"
+#include "train_log.h"
 
 namespace fs = std::filesystem;
 using trellis::testing::bin;
 using trellis::testing::run_command;
 
-namespace {
-
-std::vector<std::string> inner_losses(const std::string& log) {
-  std::vector<std::string> out;
-  std::regex re("train_inner \\|.* loss=([^,\\s]+)");
-  for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator();
-       ++it)
-    out.push_back((*it)[1]);
-  return out;
-}
-
-}  // namespace
+using trellis::testing::inner_values;
 
 TEST_CASE("train with waveform augmentation: runs, validates on stored features, resumes bitwise",
           "[integration][train][augment]") {
@@ -55,25 +44,19 @@ TEST_CASE("train with waveform augmentation: runs, validates on stored features,
   auto second = run_command(base + " --save-dir " + dir + "/b --max-update 6");
   INFO(second.output);
   REQUIRE(second.exit_code == 0);
-  auto losses_a = inner_losses(straight.output);
-  auto losses_b = inner_losses(first.output);
-  for (const auto& l : inner_losses(second.output)) losses_b.push_back(l);
+  auto losses_a = inner_values(straight.output, "loss");
+  auto losses_b = inner_values(first.output, "loss");
+  for (const auto& l : inner_values(second.output, "loss")) losses_b.push_back(l);
   CHECK(losses_a.size() == 6);
   CHECK(losses_a == losses_b);
-  auto a = trellis::load_checkpoint(dir + "/a/checkpoint_last.pt");
-  auto b = trellis::load_checkpoint(dir + "/b/checkpoint_last.pt");
-  REQUIRE(a.model.size() == b.model.size());
-  for (const auto& [k, t] : a.model) {
-    INFO(k);
-    CHECK(torch::equal(t, b.model.at(k)));
-  }
+  trellis::testing::check_same_model(dir + "/a/checkpoint_last.pt", dir + "/b/checkpoint_last.pt");
 
   // The augmentation is really on: without it the same run logs other losses.
   auto plain = run_command(base + " --config-yaml plain.yaml --save-dir " + dir +
                            "/c --max-update 3");
   INFO(plain.output);
   REQUIRE(plain.exit_code == 0);
-  auto losses_c = inner_losses(plain.output);
+  auto losses_c = inner_values(plain.output, "loss");
   REQUIRE(losses_c.size() == 3);
   CHECK(std::vector<std::string>(losses_a.begin(), losses_a.begin() + 3) != losses_c);
 
@@ -83,12 +66,12 @@ TEST_CASE("train with waveform augmentation: runs, validates on stored features,
                          "/d --max-update 3");
   INFO(off.output);
   REQUIRE(off.exit_code == 0);
-  CHECK(inner_losses(off.output) == losses_c);
+  CHECK(inner_values(off.output, "loss") == losses_c);
   auto gain_only = run_command(base + " --waveform-transforms gain --save-dir " + dir +
                                "/e --max-update 3");
   INFO(gain_only.output);
   REQUIRE(gain_only.exit_code == 0);
-  CHECK(inner_losses(gain_only.output) != losses_c);
+  CHECK(inner_values(gain_only.output, "loss") != losses_c);
   auto unknown = run_command(base + " --waveform-transforms gian --save-dir " + dir +
                              "/f --max-update 3");
   CHECK(unknown.exit_code != 0);
