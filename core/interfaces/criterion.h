@@ -29,6 +29,11 @@ struct NetOutput {
   at::Tensor decoder_logits;  // (B, L, V_tgt) float, batch-first; undefined for CTC-only models
   at::Tensor ctc_logits;      // (T, B, V_src) float, time-major (CTC layer, before compression)
   at::Tensor ctc_lengths;     // (B) int64, valid frames of ctc_logits
+  // Named outputs of models trained without text (fairseq's net_output dict). Masked token
+  // prediction (core/interfaces/masked_token_model.h) fills "log_probs" (B, T', C, G),
+  // "targets" (B, T', G) int64, "frame_masks" (B, T) float and "lengths" (B) int64.
+  std::map<std::string, at::Tensor> outputs;
+  int64_t combine_time_steps = 1;  // masked token prediction: input frames per output position
 };
 
 // The reference side of a batch (filled by the trainer from the task's batch).
