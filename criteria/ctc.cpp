@@ -3,15 +3,45 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <mutex>
+#include <set>
 
 #include "core/data/dictionary.h"
 #include "core/edit_distance.h"
+#include "core/logging.h"
 
 namespace trellis {
 
+namespace {
+
+// Names each infeasible utterance once per process (it recurs every epoch).
+void warn_infeasible(const at::Tensor& input_lengths, const at::Tensor& tokens,
+                     const at::Tensor& units, int64_t pad, int64_t eos,
+                     const std::vector<std::string>* ids) {
+  static const log::Logger logger("trellis.criterion");
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  for (int64_t b : infeasible_ctc_rows(input_lengths, tokens, pad, eos)) {
+    const bool named = ids != nullptr && b < static_cast<int64_t>(ids->size());
+    const std::string who = named ? "utterance '" + (*ids)[b] + "'" : fmt::format("batch row {}", b);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (named && !warned.insert((*ids)[b]).second) continue;
+    }
+    logger.warn(
+        "ctc: {} has {} target units but only {} frames after subsampling: no CTC alignment "
+        "exists and its loss is infinite, which makes the whole update non-finite. Train with "
+        "--zero-infinity to ignore such utterances, or drop them from the manifest",
+        who, units[b].item<int64_t>(), input_lengths[b].item<int64_t>());
+  }
+}
+
+}  // namespace
+
 CtcTerms ctc_loss_sum(const at::Tensor& logits, const at::Tensor& input_lengths,
                       const at::Tensor& tokens, const at::Tensor& target_lengths, int64_t pad,
-                      int64_t eos, int64_t blank, bool zero_infinity) {
+                      int64_t eos, int64_t blank, bool zero_infinity,
+                      const std::vector<std::string>* ids) {
   TRELLIS_CHECK(logits.dim() == 3, Error, "ctc: logits must be (T, B, V), got {} dims",
                 logits.dim());
   TRELLIS_CHECK(blank >= 0 && blank < logits.size(2), Error,
@@ -29,7 +59,28 @@ CtcTerms ctc_loss_sum(const at::Tensor& logits, const at::Tensor& input_lengths,
   }
   t.loss = at::ctc_loss(t.lprobs, flat, t.input_lengths, t.target_lengths, blank,
                         at::Reduction::Sum, zero_infinity);
+  if (!zero_infinity && !std::isfinite(t.loss.item<double>())) {
+    warn_infeasible(t.input_lengths, tokens, t.target_lengths, pad, eos, ids);
+  }
   return t;
+}
+
+std::vector<int64_t> infeasible_ctc_rows(const at::Tensor& input_lengths, const at::Tensor& tokens,
+                                         int64_t pad, int64_t eos) {
+  at::Tensor tok = tokens.to(at::kLong).cpu().contiguous();  // (B, S)
+  at::Tensor len = input_lengths.to(at::kLong).cpu();        // (B)
+  std::vector<int64_t> out;
+  for (int64_t b = 0; b < tok.size(0); ++b) {
+    const int64_t* row = tok[b].data_ptr<int64_t>();
+    int64_t needed = 0, prev = -1;
+    for (int64_t i = 0; i < tok.size(1); ++i) {
+      if (row[i] == pad || row[i] == eos) continue;
+      needed += row[i] == prev ? 2 : 1;
+      prev = row[i];
+    }
+    if (len[b].item<int64_t>() < needed) out.push_back(b);
+  }
+  return out;
 }
 
 std::vector<int64_t> ctc_greedy_decode(const at::Tensor& lprobs, int64_t blank) {
@@ -95,7 +146,7 @@ LossOutput CtcCriterion::forward(const NetOutput& net, const CriterionTargets& t
   TRELLIS_CHECK(net.ctc_logits.defined(), Error, "ctc: the model produced no CTC logits");
   TRELLIS_CHECK(targets.target.defined(), Error, "ctc: no target");
   CtcTerms t = ctc_loss_sum(net.ctc_logits, net.ctc_lengths, targets.target, at::Tensor(), ctx_.pad,
-                            ctx_.eos, ctx_.blank, options_.zero_infinity);
+                            ctx_.eos, ctx_.blank, options_.zero_infinity, targets.ids);
   const int64_t B = targets.target.size(0);
   const int64_t ntokens =
       targets.ntokens >= 0 ? targets.ntokens : t.target_lengths.sum().item<int64_t>();

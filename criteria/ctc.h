@@ -34,10 +34,18 @@ struct CtcTerms {
 // logits: (T, B, V) float (computed in at least float32); input_lengths: (B) int64 (undefined:
 // all T); tokens: (B, S) int64, pad and eos dropped; target_lengths: (B) int64 units per row
 // (undefined: counted; given: must agree with the count) -> summed CTC (at::ctc_loss, blank;
-// zero_infinity: an infeasible utterance gives 0 loss and 0 gradient).
+// zero_infinity: an infeasible utterance gives 0 loss and 0 gradient). Without zero_infinity,
+// an infeasible utterance (fewer frames than units plus repeated neighbours) is named once in a
+// warning (by `ids` when given, else by batch row) with the way out: --zero-infinity.
 CtcTerms ctc_loss_sum(const at::Tensor& logits, const at::Tensor& input_lengths,
                       const at::Tensor& tokens, const at::Tensor& target_lengths, int64_t pad,
-                      int64_t eos, int64_t blank, bool zero_infinity);
+                      int64_t eos, int64_t blank, bool zero_infinity,
+                      const std::vector<std::string>* ids = nullptr);
+
+// Rows of a batch whose CTC alignment cannot exist: input_lengths[b] < units[b] + repeats[b]
+// (a repeated unit needs a blank between its copies). tokens (B, S) int64 with pad/eos skipped.
+std::vector<int64_t> infeasible_ctc_rows(const at::Tensor& input_lengths, const at::Tensor& tokens,
+                                         int64_t pad, int64_t eos);
 
 // Greedy CTC decode of one utterance: lprobs (T, V) over its valid frames -> argmax per frame,
 // repeats collapsed, blanks dropped.

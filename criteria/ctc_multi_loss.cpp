@@ -40,7 +40,7 @@ LossOutput CtcMultiLoss::forward(const NetOutput& net, const CriterionTargets& t
   // CTC in float32 whatever the model's precision (float64 stays float64).
   CtcTerms ctc = ctc_loss_sum(net.ctc_logits, net.ctc_lengths, targets.transcript,
                               targets.transcript_lengths - 1, ctx_.pad, ctx_.eos, ctx_.blank,
-                              options_.zero_infinity);
+                              options_.zero_infinity, targets.ids);
   LossOutput real = underlying_->forward(net, targets);
 
   LossOutput out;

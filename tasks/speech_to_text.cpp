@@ -282,6 +282,7 @@ LossOutput SpeechToTextTask::forward(Model& model, Criterion& criterion,
   t.transcript_lengths = to(batch.transcript_lengths);
   t.ntokens = batch.ntokens;
   t.nsentences = batch.size();
+  t.ids = &batch.ids;
   return criterion.forward(net, t);
 }
 

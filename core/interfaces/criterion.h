@@ -44,6 +44,7 @@ struct CriterionTargets {
   at::Tensor transcript_lengths;  // (B) int64, including eos
   int64_t ntokens = -1;           // fairseq's sample["ntokens"]; -1 = sum of target_lengths
   int64_t nsentences = -1;        // -1 = B
+  const std::vector<std::string>* ids = nullptr;  // (B) sample ids, for messages; may be null
 };
 
 struct LossOutput {

@@ -110,7 +110,7 @@ void RunState::build() {
   torch::manual_seed(static_cast<uint64_t>(common.seed));
 
   if (!ck.no_save && is_master()) {
-    fs::create_directories(ck.save_dir);
+    save_dir_lock_ = std::make_unique<SaveDirLock>(ck.save_dir);  // before anything is written
     std::ofstream(fs::path(ck.save_dir) / "config.yaml") << config_.to_yaml("train");
     metrics_jsonl_.open(fs::path(ck.save_dir) / "metrics.jsonl", std::ios::app);
   }

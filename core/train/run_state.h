@@ -21,6 +21,7 @@
 #include "core/progress.h"
 #include "core/train/meters.h"
 #include "core/train/resume.h"
+#include "core/train/save_dir_lock.h"
 #include "core/train/trainer.h"
 
 namespace trellis {
@@ -88,6 +89,7 @@ class RunState {
 
   const Config& config_;
   std::unique_ptr<Communicator> comm_;  // null for a single process
+  std::unique_ptr<SaveDirLock> save_dir_lock_;  // rank 0 with a save dir: one run per folder
   int64_t world_size_ = 1, rank_ = 0;
   std::map<std::string, BatchPtr> valid_dummies_;
   std::string data_root_, train_split_;

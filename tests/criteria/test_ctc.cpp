@@ -2,9 +2,13 @@
 // criteria fixture), per-utterance losses (padding invariance), finite differences in double,
 // validation WER/UER by greedy decoding.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "core/data/dictionary.h"
+#include "core/logging.h"
 #include "criteria/ctc.h"
 #include "criteria/tensor_from_safetensor.h"
 #include "goldens.h"
@@ -170,4 +174,41 @@ TEST_CASE("ctc rejects an unknown --post-process", "[unit][criteria]") {
   CHECK_THROWS_AS(make_criterion<CtcOptions>("ctc", CriterionContext{},
                                              [](CtcOptions& o) { o.post_process = "bpe"; }),
                   ConfigError);
+}
+
+TEST_CASE("ctc: an infeasible utterance is named once, with the --zero-infinity hint",
+          "[unit][criteria]") {
+  // Row 0: "a a b" needs 4 frames (a blank between the two a's) and has 4: feasible.
+  // Row 1: "a a b" with 3 frames: infeasible; row 2: 2 units in 1 frame: infeasible.
+  const int64_t pad = 1, eos = 2;
+  at::Tensor tokens = torch::tensor({4, 4, 5, 2, 4, 4, 5, 2, 4, 5, 2, 1}, torch::kLong).view({3, 4});
+  at::Tensor lengths = torch::tensor({4, 3, 1}, torch::kLong);
+  CHECK(trellis::infeasible_ctc_rows(lengths, tokens, pad, eos) == std::vector<int64_t>{1, 2});
+  CHECK(trellis::infeasible_ctc_rows(torch::tensor({4, 4, 2}, torch::kLong), tokens, pad, eos)
+            .empty());
+
+  const auto log = std::filesystem::temp_directory_path() / "trellis_ctc_infeasible.log";
+  std::filesystem::remove(log);
+  trellis::log::set_file(log.string());
+  at::Tensor logits = torch::randn({4, 3, 8});
+  std::vector<std::string> ids{"ok_utt", "long_utt", "longer_utt"};
+  for (int pass = 0; pass < 2; ++pass) {
+    auto t = trellis::ctc_loss_sum(logits, lengths, tokens, at::Tensor(), pad, eos, 0, false, &ids);
+    CHECK(std::isinf(t.loss.item<double>()));
+  }
+  auto zero = trellis::ctc_loss_sum(logits, lengths, tokens, at::Tensor(), pad, eos, 0, true, &ids);
+  CHECK(std::isfinite(zero.loss.item<double>()));
+  trellis::log::set_file("");
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  INFO(text);
+  CHECK(text.find("utterance 'long_utt' has 3 target units but only 3 frames") != std::string::npos);
+  CHECK(text.find("utterance 'longer_utt' has 2 target units but only 1 frames") != std::string::npos);
+  CHECK(text.find("ok_utt") == std::string::npos);
+  CHECK(text.find("--zero-infinity") != std::string::npos);
+  // Once per utterance, not once per update.
+  size_t count = 0;
+  for (size_t p = text.find("long_utt'"); p != std::string::npos; p = text.find("long_utt'", p + 1))
+    ++count;
+  CHECK(count == 1);
 }
