@@ -1,0 +1,55 @@
+#include "models/fastconformer/fastconformer_layer.h"
+
+#include <torch/torch.h>
+
+namespace trellis {
+
+namespace nn = torch::nn;
+
+FastConformerFeedForwardImpl::FastConformerFeedForwardImpl(int64_t dim, int64_t hidden,
+                                                           double dropout, bool use_bias) {
+  linear1_ = register_module("linear1", nn::Linear(nn::LinearOptions(dim, hidden).bias(use_bias)));
+  dropout_ = register_module("dropout", FastDropout(dropout));
+  linear2_ = register_module("linear2", nn::Linear(nn::LinearOptions(hidden, dim).bias(use_bias)));
+}
+
+// x: (B, T, D) -> (B, T, D)
+at::Tensor FastConformerFeedForwardImpl::forward(const at::Tensor& x) {
+  return linear2_(dropout_(torch::silu(linear1_(x))));
+}
+
+FastConformerLayerImpl::FastConformerLayerImpl(const FastConformerOptions& o) {
+  const int64_t D = o.encoder_embed_dim;
+  auto norm = [&](const char* name) {
+    return register_module(name, nn::LayerNorm(nn::LayerNormOptions({D})));
+  };
+  auto ff = [&](const char* name) {
+    return register_module(name, FastConformerFeedForward(D, o.feed_forward_expansion_factor * D,
+                                                          o.dropout, o.use_bias));
+  };
+  norm_feed_forward1_ = norm("norm_feed_forward1");
+  feed_forward1_ = ff("feed_forward1");
+  norm_self_att_ = norm("norm_self_att");
+  self_attn_ = register_module(
+      "self_attn",
+      FastConformerAttention(D, o.encoder_attention_heads, o.dropout_att, o.use_bias));
+  norm_conv_ = norm("norm_conv");
+  conv_ = register_module("conv",
+                          FastConformerConv(D, o.conv_kernel_size, o.use_bias, o.conv_norm_type));
+  norm_feed_forward2_ = norm("norm_feed_forward2");
+  feed_forward2_ = ff("feed_forward2");
+  norm_out_ = norm("norm_out");
+  dropout_ = register_module("dropout", FastDropout(o.dropout));
+}
+
+// x: (B, T, D); pad: (B, T); pos_emb: (2T-1, D) -> (B, T, D)
+at::Tensor FastConformerLayerImpl::forward(const at::Tensor& x, const at::Tensor& pad,
+                                           const at::Tensor& pos_emb) {
+  auto r = x + 0.5 * dropout_(feed_forward1_(norm_feed_forward1_(x)));
+  r = r + dropout_(self_attn_(norm_self_att_(r), pad, pos_emb));
+  r = r + dropout_(conv_(norm_conv_(r), pad));
+  r = r + 0.5 * dropout_(feed_forward2_(norm_feed_forward2_(r)));
+  return norm_out_(r);
+}
+
+}  // namespace trellis
