@@ -33,14 +33,16 @@ std::pair<at::Tensor, at::Tensor> pad_tokens(const std::vector<const std::vector
 }  // namespace
 
 SpeechBatch collate_items(std::vector<CollateItem> items, bool raw_audio, int64_t pad,
-                          int64_t eos) {
+                          int64_t eos, int64_t pad_to) {
   SpeechBatch batch;
   if (items.empty()) return batch;
   std::stable_sort(items.begin(), items.end(), [](const CollateItem& a, const CollateItem& b) {
     return a.frames != b.frames ? a.frames > b.frames : a.index < b.index;
   });
   const auto B = static_cast<int64_t>(items.size());
-  const int64_t T = items.front().frames, F = items.front().dim;
+  const int64_t F = items.front().dim;
+  int64_t T = items.front().frames;
+  if (pad_to > 0 && !raw_audio && T % pad_to != 0) T += pad_to - T % pad_to;
 
   batch.src_tokens =
       raw_audio ? torch::zeros({B, T}, torch::kFloat32) : torch::zeros({B, T, F}, torch::kFloat32);

@@ -25,7 +25,10 @@ struct CollateItem {
 // (B) int64, target / prev_output_tokens (B, L_max) int64 padded with pad, target_lengths (B),
 // transcript (B, S_max) / transcript_lengths (B) when every item has one, ntokens = sum of
 // target_lengths, src_frames = sum of src_lengths, padded_frames = B * T_max. All items must
-// share `dim`. An empty list gives an empty batch.
-SpeechBatch collate_items(std::vector<CollateItem> items, bool raw_audio, int64_t pad, int64_t eos);
+// share `dim`. An empty list gives an empty batch. pad_to > 0 (features only: NeMo's front end,
+// SourceOptions::pad_frames_to()): T_max is rounded up to a multiple of pad_to with zero frames
+// (src_lengths stay the real lengths; padded_frames counts the padded width).
+SpeechBatch collate_items(std::vector<CollateItem> items, bool raw_audio, int64_t pad, int64_t eos,
+                          int64_t pad_to = 0);
 
 }  // namespace trellis

@@ -19,15 +19,19 @@ SourceOptions SourceOptions::from_config(const DataConfig& c) {
   o.waveform_sample_rate = c.waveform_sample_rate;
   o.fbank_bins = c.input_feat_per_channel;
   o.audio_root = c.audio_root;
+  o.nemo_mel = c.nemo_mel();
+  if (o.nemo_mel) o.nemo = c.nemo_mel_options();
   return o;
 }
 
 namespace {
 
 // The rate audio is read at: raw audio and FBK stored waveforms are resampled to the
-// configured rate; fbank of plain audio files is computed at the file's own rate (fairseq).
+// configured rate; fbank of plain audio files is computed at the file's own rate (fairseq);
+// NeMo resamples to its preprocessor's rate.
 int target_rate(const SourceOptions& o) {
   if (o.raw_audio) return static_cast<int>(o.sample_rate);
+  if (o.nemo_mel) return o.nemo.sample_rate;
   if (o.waveform_input) return static_cast<int>(o.waveform_sample_rate);
   return 0;
 }
@@ -53,6 +57,14 @@ SourceData from_waveform(Audio audio, const SourceOptions& o, const Augment& aug
     s.frames = static_cast<int64_t>(audio.samples.size());
     s.dim = 1;
     s.data = std::move(audio.samples);
+    return s;
+  }
+  if (o.nemo_mel) {
+    TRELLIS_CHECK(audio.sample_rate == o.nemo.sample_rate, DataError,
+                  "audio at {} Hz, but the NeMo front end expects {} Hz (use_sample_rate)",
+                  audio.sample_rate, o.nemo.sample_rate);
+    s.data = nemo_mel_features(audio.samples, o.nemo, o.training ? aug.rng : nullptr, &s.frames);
+    s.dim = o.nemo.n_mels;
     return s;
   }
   s.data = compute_fbank_features(audio, static_cast<int>(o.fbank_bins), &s.frames);

@@ -1,14 +1,16 @@
 #pragma once
 // Reads the source of one sample from its manifest `audio` field (fairseq's
 // get_features_or_waveform; docs/tasks.md): stored features (.npy, or a .npy in
-// a stored zip), or audio (a file, or a wav/flac in a stored zip) turned into 80-dim Kaldi
-// fbank on the fly, or, for raw-audio models, the waveform itself. LibTorch-free, thread-safe.
+// a stored zip), or audio (a file, or a wav/flac in a stored zip) turned into features on the
+// fly (80-dim Kaldi fbank, or with `front_end: nemo_mel` NeMo's log-mel, core/data/nemo_mel.h),
+// or, for raw-audio models, the waveform itself. LibTorch-free, thread-safe.
 
 #include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "core/data/nemo_mel.h"
 #include "core/data/waveform_transform.h"
 
 namespace trellis {
@@ -27,6 +29,16 @@ struct SourceOptions {
   int64_t waveform_sample_rate = 16000;
   int64_t fbank_bins = 80;  // bins of on-the-fly fbank (input_feat_per_channel)
   std::string audio_root;   // joined in front of every `audio` field
+  // front_end nemo_mel: audio is read at nemo.sample_rate (use_sample_rate) and turned into
+  // NeMo log-mel (nemo.n_mels = input_feat_per_channel) instead of Kaldi fbank.
+  bool nemo_mel = false;
+  NemoMelOptions nemo;
+  // A training split: the NeMo front end dithers (drawing from the load's generator). Off for
+  // validation and generation; the task sets it per split.
+  bool training = false;
+
+  // The collate's time padding: NeMo's pad_to with the NeMo front end, else 0 (none).
+  int64_t pad_frames_to() const { return nemo_mel && !raw_audio ? nemo.pad_to : 0; }
 
   // From the data config. standardize: fairseq's UP tests the method standardize_audio without
   // calling it, so raw audio is always standardized; an explicit `standardize_audio: false` in
@@ -44,7 +56,7 @@ struct SourceData {
 // float, or the waveform (N) float for raw audio. Throws DataError (the caller adds the
 // manifest line and sample id). augment: waveform transforms applied to the waveform before the
 // front end (raw audio or on-the-fly fbank), drawing from rng; non-empty transforms on stored
-// features are a DataError.
+// features are a DataError. The NeMo front end of a training load then dithers from rng.
 SourceData load_source(const std::string& audio, const SourceOptions& options,
                        const WaveformTransforms* augment = nullptr,
                        std::mt19937_64* rng = nullptr);

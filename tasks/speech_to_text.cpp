@@ -167,7 +167,8 @@ SpeechBatch SpeechToTextTask::collate_speech(const std::string& split, const Bat
                                              uint64_t seed) const {
   const SpeechDataset& d = dataset(split);
   const DataConfig& cfg = vocab_.config;
-  const SourceOptions& so = source_options_;
+  SourceOptions so = source_options_;
+  so.training = d.is_train;  // the NeMo front end dithers training audio only
   std::vector<CollateItem> items;
   items.reserve(batch.size());
   for (int64_t idx : batch) {
@@ -210,7 +211,7 @@ SpeechBatch SpeechToTextTask::collate_speech(const std::string& split, const Bat
     items.push_back(std::move(item));
   }
   return collate_items(std::move(items), so.raw_audio, vocab_.tgt_dict.pad(),
-                       vocab_.tgt_dict.eos());
+                       vocab_.tgt_dict.eos(), so.pad_frames_to());
 }
 
 int64_t SpeechToTextTask::blank_index() const {

@@ -19,7 +19,7 @@ const std::set<std::string> kOtherKeys = {
     "transforms",     "feature_transforms", "waveform_transforms",  "dataset_transforms",
     "raw_transforms", "specaugment",        "utterance_cmvn",       "global_cmvn",
     "delta_deltas",   "eos_token",          "speaker_set_filename", "vocoder",
-    "hub"};
+    "hub",            "nemo_mel"};
 
 template <class T>
 T scalar(const YAML::Node& n, const std::string& key, const std::string& path) {
@@ -175,6 +175,15 @@ DataConfig DataConfig::parse(const std::string& text, const std::string& path) {
                 "exclusive",
                 path);
   TRELLIS_CHECK(c.sampling_alpha > 0, DataError, "{}: sampling_alpha must be > 0", path);
+  TRELLIS_CHECK(c.front_end == "kaldi_fbank" || c.nemo_mel(), DataError,
+                "{}: front_end '{}': expected kaldi_fbank or nemo_mel", path, c.front_end);
+  TRELLIS_CHECK(!(c.nemo_mel() && c.use_audio_input), DataError,
+                "{}: front_end nemo_mel computes features, use_audio_input feeds the waveform: "
+                "set only one",
+                path);
+  TRELLIS_CHECK(c.nemo_mel() || !c.root["nemo_mel"], DataError,
+                "{}: a 'nemo_mel' block without front_end: nemo_mel", path);
+  if (c.nemo_mel()) c.nemo_mel_options();  // validates the block
   return c;
 }
 
@@ -190,6 +199,8 @@ std::string DataConfig::to_yaml() const {
     YAML::Node p = transform_params(n);
     if (p && !p.IsNull()) out << YAML::Key << n << YAML::Value << YAML::Flow << p;
   }
+  if (nemo_mel() && root && root.IsMap() && root["nemo_mel"])
+    out << YAML::Key << "nemo_mel" << YAML::Value << YAML::Flow << root["nemo_mel"];
   if (!transforms.empty()) {
     out << YAML::Key << "transforms" << YAML::Value << YAML::BeginMap;
     for (const auto& kv : transforms)
@@ -205,6 +216,60 @@ void DataConfig::save(const std::string& out_path) const {
   TRELLIS_CHECK(out.good(), DataError, "{}: cannot write data config", out_path);
   out << to_yaml();
   TRELLIS_CHECK(out.good(), DataError, "{}: write failed", out_path);
+}
+
+NemoMelOptions DataConfig::nemo_mel_options() const {
+  NemoMelOptions o;
+  o.n_mels = static_cast<int>(input_feat_per_channel);
+  o.sample_rate = static_cast<int>(use_sample_rate);
+  double window_size = 0.025, window_stride = 0.01;
+  const YAML::Node block = root && root.IsMap() ? root["nemo_mel"] : YAML::Node();
+  if (block && !block.IsNull()) {
+    TRELLIS_CHECK(block.IsMap(), DataError,
+                  "{}: 'nemo_mel' must be a mapping like {{dither: 1.0e-5, pad_to: 16}}", path);
+    for (const auto& kv : block) {
+      const std::string k = kv.first.as<std::string>(), key = "nemo_mel." + k;
+      const YAML::Node& v = kv.second;
+      if (k == "window_size") window_size = scalar<double>(v, key, path);
+      else if (k == "window_stride") window_stride = scalar<double>(v, key, path);
+      else if (k == "n_fft") o.n_fft = scalar<int>(v, key, path);
+      else if (k == "dither") o.dither = scalar<double>(v, key, path);
+      else if (k == "preemph") o.preemph = v.IsNull() ? 0.0 : scalar<double>(v, key, path);
+      else if (k == "lowfreq") o.lowfreq = scalar<double>(v, key, path);
+      else if (k == "highfreq") o.highfreq = v.IsNull() ? 0.0 : scalar<double>(v, key, path);
+      else if (k == "log_zero_guard_value") o.log_zero_guard_value = scalar<double>(v, key, path);
+      else if (k == "pad_to") o.pad_to = scalar<int>(v, key, path);
+      else if (k == "normalize") {
+        const std::string n = v.IsNull() ? "NA" : scalar<std::string>(v, key, path);
+        TRELLIS_CHECK(n == "per_feature" || n == "NA" || n == "none", DataError,
+                      "{}: {}: '{}' (supported: per_feature, NA)", path, key, n);
+        o.normalize_per_feature = n == "per_feature";
+      } else if (k == "window") {
+        const std::string w = scalar<std::string>(v, key, path);
+        TRELLIS_CHECK(w == "hann", DataError, "{}: {}: '{}' (supported: hann)", path, key, w);
+      } else if (k == "features" || k == "sample_rate") {
+        const int64_t want = k == "features" ? input_feat_per_channel : use_sample_rate;
+        TRELLIS_CHECK(scalar<int64_t>(v, key, path) == want, DataError,
+                      "{}: {} must equal {} ({})", path, key,
+                      k == "features" ? "input_feat_per_channel" : "use_sample_rate", want);
+      } else {
+        throw DataError(fmt::format(
+            "{}: unknown key '{}' (known: window_size, window_stride, n_fft, window, dither, "
+            "preemph, lowfreq, highfreq, log_zero_guard_value, normalize, pad_to, features, "
+            "sample_rate)",
+            path, key));
+      }
+    }
+  }
+  // NeMo: n_window_size = int(window_size * sample_rate), likewise the stride.
+  o.win_length = static_cast<int>(window_size * o.sample_rate);
+  o.hop_length = static_cast<int>(window_stride * o.sample_rate);
+  try {
+    validate(o);
+  } catch (const ConfigError& e) {
+    throw DataError(fmt::format("{}: {}", path, e.what()));
+  }
+  return o;
 }
 
 std::vector<std::string> DataConfig::transforms_for_split(const std::string& split,

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/data/nemo_mel.h"
+
 namespace trellis {
 
 // {bpe: sentencepiece, sentencepiece_model: /abs/spm.model} and friends. bpe "" = None.
@@ -42,6 +44,9 @@ struct DataConfig {
   double sampling_alpha = 1.0;
   bool shuffle = false;
   std::string audio_root;
+  // The on-the-fly front end of audio manifests: kaldi_fbank (fairseq's Kaldi fbank) or nemo_mel
+  // (NeMo's AudioToMelSpectrogramPreprocessor; options in the `nemo_mel:` block).
+  std::string front_end = "kaldi_fbank";
   // transforms: split name (or _train, _eval, *) -> transform names in application order.
   std::map<std::string, std::vector<std::string>> transforms;
 
@@ -62,7 +67,8 @@ struct DataConfig {
     v.key("input_channels", c.input_channels, true);
     v.key("input_feat_per_channel", c.input_feat_per_channel, true);
     v.key("use_audio_input", c.use_audio_input, c.use_audio_input);
-    v.key("use_sample_rate", c.use_sample_rate, c.use_audio_input);
+    v.key("front_end", c.front_end, c.front_end != "kaldi_fbank");
+    v.key("use_sample_rate", c.use_sample_rate, c.use_audio_input || c.nemo_mel());
     v.key("sample_rate", c.use_sample_rate, false);  // another name of use_sample_rate
     v.key("standardize_audio", c.standardize_audio, c.use_audio_input && c.standardize_audio);
     v.key("is_input_waveform", c.is_input_waveform, c.is_input_waveform);
@@ -73,6 +79,15 @@ struct DataConfig {
     v.key("sampling_alpha", c.sampling_alpha, true);
     v.key("shuffle", c.shuffle, c.shuffle);
   }
+
+  bool nemo_mel() const { return front_end == "nemo_mel"; }
+  // The NeMo front end's options: the `nemo_mel:` block (NeMo's preprocessor names: window_size,
+  // window_stride in seconds, n_fft, window: hann, dither, preemph, lowfreq, highfreq,
+  // log_zero_guard_value, normalize: per_feature | NA, pad_to; features and sample_rate, when
+  // given, must equal input_feat_per_channel and use_sample_rate), over NemoMelOptions'
+  // defaults with n_mels = input_feat_per_channel and sample_rate = use_sample_rate.
+  // DataError naming the file and key.
+  NemoMelOptions nemo_mel_options() const;
 
   // Reads and validates `path`; throws DataError naming it.
   static DataConfig load(const std::string& path);
