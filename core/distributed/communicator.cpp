@@ -13,6 +13,7 @@
 #endif
 #include <torch/torch.h>
 
+#include <atomic>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -23,6 +24,8 @@ namespace trellis {
 namespace {
 
 const log::Logger logger("trellis.distributed");
+
+std::atomic<Communicator*> g_process_communicator{nullptr};
 
 int64_t parse_int(const std::string& value, const std::string& what) {
   try {
@@ -171,6 +174,13 @@ std::optional<DistributedSetup> resolve_distributed(const DistributedOptions& o,
   return s;
 }
 
+Communicator::~Communicator() {
+  Communicator* self = this;
+  g_process_communicator.compare_exchange_strong(self, nullptr);
+}
+
+Communicator* process_communicator() { return g_process_communicator.load(); }
+
 void Communicator::all_reduce_sum(at::Tensor& tensor, const std::string& what) {
   std::vector<at::Tensor> one{tensor};
   all_reduce_sum(one, what);
@@ -251,6 +261,7 @@ std::unique_ptr<Communicator> Communicator::connect(const DistributedSetup& s) {
   }
   auto comm = std::unique_ptr<Communicator>(new C10dCommunicator(s, store, group));
   comm->barrier("the start-up barrier");  // every rank is there (NCCL: initialises it)
+  g_process_communicator.store(comm.get());
   return comm;
 }
 

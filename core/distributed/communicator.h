@@ -54,7 +54,7 @@ class Communicator {
  public:
   // Connects to the rendezvous (rank 0 serves it) and builds the process group.
   static std::unique_ptr<Communicator> connect(const DistributedSetup& setup);
-  virtual ~Communicator() = default;
+  virtual ~Communicator();  // clears process_communicator() when it is this one
 
   int64_t rank() const { return setup_.rank; }
   int64_t world_size() const { return setup_.world_size; }
@@ -78,5 +78,10 @@ class Communicator {
   explicit Communicator(DistributedSetup setup) : setup_(std::move(setup)) {}
   DistributedSetup setup_;
 };
+
+// The communicator this process connected last (the training run's process group), null for a
+// single process: set by connect(), cleared when that communicator is destroyed. For modules
+// whose training forward needs a collective (SyncBatchNorm, models/modules/sync_batch_norm.h).
+Communicator* process_communicator();
 
 }  // namespace trellis

@@ -9,7 +9,7 @@ namespace trellis {
 namespace nn = torch::nn;
 
 FastConformerConvImpl::FastConformerConvImpl(int64_t dim, int64_t kernel, bool use_bias,
-                                             const std::string& norm_type) {
+                                             const std::string& norm_type, bool sync_bn) {
   TRELLIS_CHECK(kernel % 2 == 1, ConfigError, "conv module: kernel {} must be odd", kernel);
   pointwise_conv1_ = register_module(
       "pointwise_conv1", nn::Conv1d(nn::Conv1dOptions(dim, 2 * dim, 1).bias(use_bias)));
@@ -18,7 +18,7 @@ FastConformerConvImpl::FastConformerConvImpl(int64_t dim, int64_t kernel, bool u
       nn::Conv1d(
           nn::Conv1dOptions(dim, dim, kernel).padding((kernel - 1) / 2).groups(dim).bias(use_bias)));
   if (norm_type == "batch_norm") {
-    batch_norm_ = register_module("batch_norm", nn::BatchNorm1d(dim));
+    batch_norm_ = register_module("batch_norm", SyncBatchNorm1d(dim, sync_bn));
   } else {
     TRELLIS_CHECK(norm_type == "layer_norm", ConfigError,
                   "--conv-norm-type {}: batch_norm or layer_norm", norm_type);

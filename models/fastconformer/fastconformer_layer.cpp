@@ -35,7 +35,8 @@ FastConformerLayerImpl::FastConformerLayerImpl(const FastConformerOptions& o) {
       FastConformerAttention(D, o.encoder_attention_heads, o.dropout_att, o.use_bias));
   norm_conv_ = norm("norm_conv");
   conv_ = register_module("conv",
-                          FastConformerConv(D, o.conv_kernel_size, o.use_bias, o.conv_norm_type));
+                          FastConformerConv(D, o.conv_kernel_size, o.use_bias,
+                                                    o.conv_norm_type, !o.no_syncbatchnorm));
   norm_feed_forward2_ = norm("norm_feed_forward2");
   feed_forward2_ = ff("feed_forward2");
   norm_out_ = norm("norm_out");

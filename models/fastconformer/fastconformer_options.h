@@ -20,6 +20,7 @@ struct FastConformerOptions {
   std::string conv_norm_type = "batch_norm";
   bool xscaling = true;
   bool use_bias = true;
+  bool no_syncbatchnorm = false;
   double dropout = 0.1;
   double dropout_pre_encoder = 0.1;
   double dropout_emb = 0.0;
@@ -46,6 +47,9 @@ struct FastConformerOptions {
     v.field("xscaling", xscaling, "scale the subsampled input by sqrt(encoder_embed_dim)");
     v.field("use_bias", use_bias,
             "bias in the feed-forward, attention and conv-module linear/conv layers");
+    v.field("no_syncbatchnorm", no_syncbatchnorm,
+            "per-process BatchNorm statistics in a multi-process run (default: synchronised, "
+            "NeMo's sync_batchnorm)");
     v.field("dropout", dropout, "dropout of every module output and inside the feed-forward");
     v.field("dropout_pre_encoder", dropout_pre_encoder,
             "dropout after the subsampler and xscaling (NeMo dropout_pre_encoder)");

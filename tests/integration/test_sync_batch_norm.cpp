@@ -1,0 +1,138 @@
+// SyncBatchNorm (models/modules/sync_batch_norm.h) over c10d/Gloo on loopback: 2 ranks, run as
+// two threads of this process with a communicator each, holding 3 and 2 utterances of a batch
+// give the outputs, running statistics and gradients of one BatchNorm1d over the whole batch.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <thread>
+
+#include "core/distributed/communicator.h"
+#include "models/fastconformer/fastconformer_conv.h"
+#include "models/modules/sync_batch_norm.h"
+
+using namespace trellis;
+
+namespace {
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+struct RankResult {
+  at::Tensor y, x_grad, w_grad, b_grad, running_mean, running_var, tracked;
+  std::string error;
+};
+
+}  // namespace
+
+TEST_CASE("SyncBatchNorm: 2 Gloo ranks give the statistics and gradients of 1 process",
+          "[integration][distributed]") {
+  torch::manual_seed(4);
+  const int64_t C = 6, T = 9;
+  auto x = torch::randn({5, C, T}) * 2 + 0.5;
+  auto g = torch::randn({5, C, T});  // loss = sum(y * g)
+  auto weight = torch::rand({C}) + 0.5, bias = torch::randn({C});
+  const int64_t split[2][2] = {{0, 3}, {3, 2}};  // rank r: utterances [from, from + n)
+
+  // one process, the whole batch
+  torch::nn::BatchNorm1d ref(C);
+  {
+    torch::NoGradGuard ng;
+    ref->weight.copy_(weight);
+    ref->bias.copy_(bias);
+  }
+  ref->train();
+  auto xr = x.clone().requires_grad_(true);
+  auto yr = ref->forward(xr);
+  (yr * g).sum().backward();
+
+  const int port = free_port();
+  RankResult res[2];
+  auto rank_main = [&](int r) {
+    try {
+      DistributedSetup s;
+      s.rank = r;
+      s.world_size = 2;
+      s.port = port;
+      s.timeout = std::chrono::seconds(60);
+      s.source = "test";
+      auto comm = Communicator::connect(s);
+      SyncBatchNorm1d bn(C);
+      bn->set_communicator(comm.get());
+      {
+        torch::NoGradGuard ng;
+        bn->named_parameters()["weight"].copy_(weight);
+        bn->named_parameters()["bias"].copy_(bias);
+      }
+      bn->train();
+      auto xl = x.narrow(0, split[r][0], split[r][1]).clone().requires_grad_(true);
+      auto y = bn->forward(xl);
+      (y * g.narrow(0, split[r][0], split[r][1])).sum().backward();
+      res[r].y = y.detach();
+      res[r].x_grad = xl.grad();
+      res[r].w_grad = bn->named_parameters()["weight"].grad();
+      res[r].b_grad = bn->named_parameters()["bias"].grad();
+      res[r].running_mean = bn->named_buffers()["running_mean"].clone();
+      res[r].running_var = bn->named_buffers()["running_var"].clone();
+      res[r].tracked = bn->named_buffers()["num_batches_tracked"].clone();
+      comm->barrier("test end");
+    } catch (const std::exception& e) {
+      res[r].error = e.what();
+    }
+  };
+  std::thread t0(rank_main, 0), t1(rank_main, 1);
+  t0.join();
+  t1.join();
+  INFO(res[0].error << " | " << res[1].error);
+  REQUIRE(res[0].error.empty());
+  REQUIRE(res[1].error.empty());
+
+  auto close = [](const at::Tensor& a, const at::Tensor& b) {
+    return (a - b).abs().max().item<double>();
+  };
+  for (int r = 0; r < 2; ++r) {
+    INFO("rank " << r);
+    CHECK(close(res[r].y, yr.detach().narrow(0, split[r][0], split[r][1])) < 1e-5);
+    CHECK(close(res[r].x_grad, xr.grad().narrow(0, split[r][0], split[r][1])) < 1e-5);
+    CHECK(close(res[r].running_mean, ref->running_mean) < 1e-6);
+    CHECK(close(res[r].running_var, ref->running_var) < 1e-5);
+    CHECK(res[r].tracked.item<int64_t>() == 1);
+  }
+  // the gradient reducer sums the ranks' parameter gradients
+  CHECK(close(res[0].w_grad + res[1].w_grad, ref->weight.grad()) < 1e-4);
+  CHECK(close(res[0].b_grad + res[1].b_grad, ref->bias.grad()) < 1e-4);
+  // per-process statistics differ (the test can fail)
+  torch::nn::BatchNorm1d local(C);
+  local->train();
+  auto y0 = local->forward(x.narrow(0, 0, 3));
+  CHECK(close(y0.detach(), yr.detach().narrow(0, 0, 3)) > 1e-3);
+}
+
+TEST_CASE("SyncBatchNorm: one process is BatchNorm1d, bit for bit", "[unit][fastconformer]") {
+  torch::manual_seed(8);
+  auto x = torch::randn({3, 4, 10});
+  SyncBatchNorm1d a(4);
+  torch::nn::BatchNorm1d b(4);
+  for (int step = 0; step < 2; ++step) {
+    a->train(step == 0);
+    b->train(step == 0);
+    CHECK(torch::equal(a->forward(x), b->forward(x)));
+  }
+  CHECK(torch::equal(a->named_buffers()["running_var"], b->running_var));
+  CHECK(torch::equal(a->named_buffers()["num_batches_tracked"], b->num_batches_tracked));
+  CHECK(process_communicator() == nullptr);
+}
