@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Side-by-side NEST pretraining-step benchmark: bench/ref_nest.py (the update in plain torch 1.13,
+# /usr/bin/python3, the Debian LibTorch trellis links) then build/bin/bench_nest (trellis's update
+# through Trainer::train_step), same flags, same BLAS and thread pinning, one after the other.
+# Prints the CPU, its vector flags, the fp32 matmul rate of this BLAS, both reports and the ratio
+# reference ms / trellis ms (> 1: trellis is faster).
+#   bench/run_nest.sh                               # small preset, 4 x 8 s, 5 updates after 1
+#   THREADS=1 ARGS="--layers 4 --batch 2 --seconds 4" bench/run_nest.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+threads=${THREADS:-2}
+args=(--threads "$threads" ${ARGS:-})
+coretype=Haswell
+grep -qw avx512f /proc/cpuinfo && coretype=SkylakeX
+export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$coretype} OMP_NUM_THREADS=$threads
+export OPENBLAS_NUM_THREADS=$threads TRELLIS_NO_BLAS_REEXEC=1
+pin=()
+if command -v taskset >/dev/null; then pin=(taskset -c "0-$((threads - 1))"); fi
+flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|avx512f|avx512_bf16|amx_tile' |
+        tr '\n' ' ')
+echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) ($(nproc --all) cores; ${flags:-no AVX2}),"\
+     "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, $threads thread(s), ${pin[*]:-no pinning}, load $(cut -d' ' -f1-3 /proc/loadavg)"
+# The fp32 matmul rate these threads reach (2048^3 sgemm, best of 5): the ceiling both sides share.
+"${pin[@]}" /usr/bin/python3 - "$threads" <<'EOF'
+import sys, time, torch
+torch.set_num_threads(int(sys.argv[1]))
+a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+a @ b
+best = min((lambda t0: (a @ b, time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(5))
+print(f"== fp32 matmul peak: {2 * 2048 ** 3 / best / 1e9:.0f} GFLOP/s (2048^3, best of 5)")
+EOF
+echo "== reference: bench/ref_nest.py ${args[*]}"
+ref=$("${pin[@]}" /usr/bin/python3 "$root/bench/ref_nest.py" "${args[@]}")
+echo "$ref"
+echo "== trellis: build/bin/bench_nest ${args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
+ours=$("${pin[@]}" "${BENCH_NEST:-$root/build/bin/bench_nest}" "${args[@]}")
+echo "$ours"
+ms() { sed -nE 's/^RESULT: ([0-9.]+) ms\/update.*/\1/p' <<<"$1"; }
+awk -v r="$(ms "$ref")" -v o="$(ms "$ours")" -v t="$threads" 'BEGIN {
+  printf "== ratio (%d thread(s)): reference %.0f ms / trellis %.0f ms per update = %.2fx (%s)\n",
+    t, r, o, r / o, (r >= o ? "trellis faster" : "trellis SLOWER") }'
+echo "== load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
