@@ -12,7 +12,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev
   libcli11-dev libyaml-cpp-dev libtomlplusplus-dev libfmt-dev nlohmann-json3-dev catch2
-  libfftw3-dev libsndfile1-dev libsoxr-dev libsentencepiece-dev
+  libfftw3-dev libsndfile1-dev libsoxr-dev libsentencepiece-dev libarchive-dev
   libopenblas0-openmp
   espeak-ng sox procps
   python3-torch python3-torchaudio libblas3  # tests: torch.load, goldens, reference BLAS
