@@ -1,0 +1,294 @@
+// One NEST pretraining update (NeMo's EncDecDenoiseMaskedTokenPredModel) of the small Fast
+// Conformer preset, timed through Trainer::train_step (the code path `trellis-train` runs):
+// predict_masked (quantizer targets from the clean features, block masking of the noisy ones,
+// encoder, 8192-way decoder), the MLM loss over the >80 %-masked positions, backward, gradient
+// normalisation, AdamW (betas 0.9, 0.98, weight decay 1e-3). A fixed synthetic batch: B
+// utterances of T frames each (T = --seconds * 100 rounded down to a multiple of 16, or
+// --frames), 80 features, clean = N(0, 1), noisy = clean + 0.3 N(0, 1). bench/ref_nest.py times
+// the same update in plain torch with the same flags; bench/run_nest.sh runs both.
+//
+//   build/bin/bench_nest --layers 16 --dim 176 --heads 4 --kernel 9 --batch 4 --seconds 8
+//       --steps 5 --warmup-steps 1 --threads 2          (one command line; the defaults)
+#include <ATen/CPUGeneratorImpl.h>
+#include <sys/resource.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/interfaces/criterion.h"
+#include "core/interfaces/lr_scheduler.h"
+#include "core/interfaces/masked_token_model.h"
+#include "core/interfaces/model.h"
+#include "core/interfaces/optimizer.h"
+#include "core/interfaces/task.h"
+#include "core/train/trainer.h"
+#include "models/fastconformer/fastconformer_encoder.h"
+#include "models/fastconformer/fastconformer_presets.h"
+#include "models/nest/block_masking.h"
+#include "models/nest/multi_softmax_decoder.h"
+#include "models/nest/random_projection_quantizer.h"
+#include "optim/adamw.h"
+
+using namespace trellis;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {  // Python's statistics.median
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// The NEST model from its parts (NeMo's module names): encoder, decoder, quantizer,
+// mask_processor.
+class PartsNest : public Model, public MaskedTokenModel {
+ public:
+  PartsNest(const FastConformerOptions& o, int64_t num_classes) {
+    encoder_ = register_module("encoder", FastConformerEncoder(o, o.input_feat_per_channel));
+    MultiSoftmaxDecoderOptions d;
+    d.feat_in = o.encoder_embed_dim;
+    d.num_classes = num_classes;
+    decoder_ = register_module("decoder", MultiSoftmaxDecoder(d));
+    RandomProjectionQuantizerOptions q;
+    q.feat_in = o.input_feat_per_channel;
+    q.num_classes = num_classes;
+    quantizer_ = register_module("quantizer", RandomProjectionQuantizer(q));
+    BlockMaskingOptions m;
+    m.feat_in = o.input_feat_per_channel;
+    mask_processor_ = register_module("mask_processor", BlockMasking(m));
+  }
+  bool has_decoder() const override { return false; }
+  MaskedTokenOutput predict_masked(const MaskedTokenInput& in, at::Generator gen) override {
+    MaskedTokenOutput out;
+    out.targets = quantizer_->forward(in.clean).tokens;               // (B, T', 1)
+    BlockMaskingOutput m = mask_processor_->forward(in.noisy, in.lengths, gen);
+    FastConformerEncoderOut e = encoder_->forward(m.masked, in.lengths);  // (B, T', D)
+    out.log_probs = decoder_->forward(e.x);                           // (B, T', C, 1)
+    out.frame_masks = m.frame_mask;                                   // (B, T)
+    out.lengths = e.lengths;
+    out.combine_time_steps = quantizer_->options().combine_time_steps;
+    return out;
+  }
+
+ private:
+  FastConformerEncoder encoder_{nullptr};
+  MultiSoftmaxDecoder decoder_{nullptr};
+  RandomProjectionQuantizer quantizer_{nullptr};
+  BlockMasking mask_processor_{nullptr};
+};
+
+// NeMo's MultiMLMLoss (combine 8, threshold 0.8): NLL over the positions whose input frames are
+// > 80 % masked, averaged over books; summed here with the position count as sample size, so the
+// trainer's gradient normalisation makes it NeMo's mean.
+class PartsMlm : public Criterion {
+ public:
+  LossOutput forward(const NetOutput& net, const CriterionTargets&) override {
+    const at::Tensor& lp = net.outputs.at("log_probs");      // (B, T', C, G)
+    const at::Tensor& tgt = net.outputs.at("targets");       // (B, T', G)
+    const at::Tensor& fm = net.outputs.at("frame_masks");    // (B, T)
+    const int64_t B = fm.size(0), c = net.combine_time_steps, Tp = lp.size(1), G = lp.size(3);
+    at::Tensor sel = fm.view({B, fm.size(1) / c, c}).mean(-1).gt(0.8).narrow(1, 0, Tp);
+    at::Tensor loss = torch::zeros({}, lp.options());
+    for (int64_t g = 0; g < G; ++g) {
+      at::Tensor l = lp.select(3, g).index({sel});      // (N, C)
+      at::Tensor t = tgt.select(2, g).index({sel});     // (N)
+      loss = loss + torch::nll_loss(l, t, {}, at::Reduction::Sum);
+    }
+    LossOutput out;
+    const double n = static_cast<double>(sel.sum().item<int64_t>());
+    out.loss = loss / double(G);
+    out.sample_size = n;
+    out.stats = {{"loss", out.loss.item<double>()}, {"sample_size", n}};
+    return out;
+  }
+  Stats reduce_scalars(const StatSums&) const override { return {}; }
+};
+
+// The batch of the benchmark: what the masked token prediction task collates.
+struct BenchBatch : TaskBatch {
+  at::Tensor clean, noisy, lengths;  // (B, T, F), (B, T, F), (B) int64
+  uint64_t seed = 0;
+};
+
+// The part of a Task that Trainer::train_step uses: forward() as the masked token prediction
+// task does it (predict_masked with a generator seeded from the batch, criterion on the named
+// outputs), timed; the data methods are unused.
+class BenchTask : public Task {
+ public:
+  double last_forward_s = 0;
+  void load_dataset(const std::string&, bool) override {}
+  int64_t dataset_size(const std::string&) const override { return 0; }
+  const std::vector<int64_t>& source_sizes(const std::string&) const override { return none_; }
+  Batches batches(const std::string&, const BatchRequest&) override { return {}; }
+  BatchPtr collate(const std::string&, const Batch&, uint64_t) const override { return {}; }
+  std::unique_ptr<Model> build_model(const std::string&, const AnyOptions&) override {
+    return nullptr;
+  }
+  std::unique_ptr<Criterion> build_criterion(const std::string&, const AnyOptions&,
+                                             const AnyOptions*, bool) override {
+    return nullptr;
+  }
+  LossOutput forward(Model& model, Criterion& criterion, const TaskBatch& any) override {
+    const auto& b = batch_cast<BenchBatch>(any);
+    const auto t0 = Clock::now();
+    auto& mtm = dynamic_cast<MaskedTokenModel&>(model);
+    MaskedTokenOutput out =
+        mtm.predict_masked({b.clean, b.noisy, b.lengths}, at::make_generator<at::CPUGeneratorImpl>(b.seed));
+    NetOutput net;
+    net.outputs["log_probs"] = out.log_probs;
+    net.outputs["targets"] = out.targets;
+    net.outputs["frame_masks"] = out.frame_masks;
+    net.outputs["lengths"] = out.lengths;
+    net.combine_time_steps = out.combine_time_steps;
+    CriterionTargets t;
+    t.nsentences = b.size();
+    LossOutput loss = criterion.forward(net, t);
+    last_forward_s = seconds_since(t0);
+    return loss;
+  }
+  const Dictionary& target_dictionary() const override { throw Error("bench task: no dict"); }
+  std::map<std::string, std::string> task_state() const override { return {}; }
+
+ private:
+  std::vector<int64_t> none_;
+};
+
+// Delegates to the real optimizer and times its step().
+class TimedOptimizer : public Optimizer {
+ public:
+  explicit TimedOptimizer(std::unique_ptr<Optimizer> inner)
+      : Optimizer(inner->params(), inner->lr()), inner_(std::move(inner)) {}
+  double last_step_s = 0;
+  void step() override {
+    const auto t0 = Clock::now();
+    inner_->set_lr(lr());
+    inner_->step();
+    last_step_s = seconds_since(t0);
+  }
+
+ protected:
+  std::vector<StateSpec> state_names() const override { return {}; }
+
+ private:
+  std::unique_ptr<Optimizer> inner_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> a = {
+      {"layers", "16"},   {"dim", "176"},        {"heads", "4"},   {"kernel", "9"},
+      {"sub-channels", "256"}, {"feat-in", "80"}, {"num-classes", "8192"}, {"batch", "4"},
+      {"frames", "0"},    {"seconds", "8"},      {"steps", "5"},   {"warmup-steps", "1"},
+      {"threads", "2"},   {"seed", "1"},         {"lr", "1e-3"},   {"dropout", "0.1"},
+      {"dropout-att", "0.1"}};
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k.rfind("--", 0) != 0 || !a.count(k.substr(2)) || i + 1 >= argc) {
+      std::fprintf(stderr, "usage: bench_nest [--FLAG VALUE ...]; flags:");
+      for (const auto& kv : a) std::fprintf(stderr, " --%s (%s)", kv.first.c_str(), kv.second.c_str());
+      std::fprintf(stderr, "\n");
+      return 2;
+    }
+    a[k.substr(2)] = argv[++i];
+  }
+  auto I = [&](const char* k) -> int64_t { return std::stoll(a.at(k)); };
+  auto F = [&](const char* k) { return std::stod(a.at(k)); };
+  if (I("threads") > 0) at::set_num_threads(static_cast<int>(I("threads")));
+  torch::manual_seed(static_cast<uint64_t>(I("seed")));
+  int64_t T = I("frames") > 0 ? I("frames") : static_cast<int64_t>(F("seconds") * 100 + 0.5);
+  T -= T % 16;  // NeMo's pad_to 16
+  const int64_t B = I("batch"), Fin = I("feat-in");
+
+  FastConformerOptions o;
+  apply_fastconformer_preset(o, "small");
+  o.input_feat_per_channel = Fin;
+  o.encoder_layers = I("layers");
+  o.encoder_embed_dim = I("dim");
+  o.encoder_attention_heads = I("heads");
+  o.conv_kernel_size = I("kernel");
+  o.subsampling_conv_channels = I("sub-channels");
+  o.dropout = o.dropout_pre_encoder = F("dropout");
+  o.dropout_att = F("dropout-att");
+  o.dropout_emb = 0.0;
+  o.validate();
+  auto model = std::make_shared<PartsNest>(o, I("num-classes"));
+  auto criterion = std::make_unique<PartsMlm>();
+
+  std::vector<at::Tensor> params;
+  int64_t trained = 0;
+  for (auto& p : model->parameters())
+    if (p.requires_grad()) {
+      params.push_back(p);
+      trained += p.numel();
+    }
+  AdamWOptions ao;
+  ao.adam_betas = {0.9, 0.98};
+  ao.weight_decay = 1e-3;
+  TimedOptimizer optimizer(std::make_unique<AdamW>(ao, params, OptimizerContext{F("lr")}));
+  LrSchedulerContext sctx;
+  sctx.lr = {F("lr")};
+  auto scheduler =
+      lr_scheduler_registry().create("fixed", lr_scheduler_registry().make_options("fixed"), sctx);
+  TrainerOptions topts;
+  topts.seed = static_cast<uint64_t>(I("seed"));
+  BenchTask task;
+  Trainer trainer(task, *model, *criterion, optimizer, *scheduler, topts);
+  trainer.set_num_updates(0);
+
+  auto batch = std::make_shared<BenchBatch>();
+  at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(I("seed")));
+  batch->clean = torch::randn({B, T, Fin}, gen);
+  batch->noisy = batch->clean + 0.3 * torch::randn({B, T, Fin}, gen);
+  batch->lengths = torch::full({B}, T, torch::kLong);
+  for (int64_t i = 0; i < B; ++i) batch->indices.push_back(i);
+  batch->src_frames = batch->padded_frames = B * T;
+  std::printf("trellis bench_nest: libtorch %s, %ld trained params, %ldx D=%ld H=%ld K=%ld, batch "
+              "%ld x %ld frames (%.2f s), %d threads\n",
+              TORCH_VERSION, trained, o.encoder_layers, o.encoder_embed_dim,
+              o.encoder_attention_heads, o.conv_kernel_size, B, T, T / 100.0,
+              at::get_num_threads());
+  std::fflush(stdout);
+
+  std::vector<double> ms, fwd, opt;
+  const int64_t steps = I("steps"), warmup = I("warmup-steps");
+  for (int64_t i = 0; i < warmup + steps; ++i) {
+    batch->seed = static_cast<uint64_t>(I("seed") + i);  // a new mask every update
+    const auto t0 = Clock::now();
+    StepRecord rec = trainer.train_step({batch});
+    const double t = seconds_since(t0);
+    std::printf("%s %ld: %.0f ms (fwd+loss %.0f, bwd %.0f, opt %.0f), loss %.3f over %.0f "
+                "positions\n",
+                i < warmup ? "warmup" : "step", i, t * 1e3, task.last_forward_s * 1e3,
+                (t - task.last_forward_s - optimizer.last_step_s) * 1e3,
+                optimizer.last_step_s * 1e3,
+                rec.stats.count("loss") ? rec.stats.at("loss") / std::max(1.0, rec.stats.at("sample_size")) : NAN,
+                rec.stats.count("sample_size") ? rec.stats.at("sample_size") : NAN);
+    std::fflush(stdout);
+    if (i >= warmup) {
+      ms.push_back(t * 1e3);
+      fwd.push_back(task.last_forward_s * 1e3);
+      opt.push_back(optimizer.last_step_s * 1e3);
+    }
+  }
+  if (ms.empty()) return 0;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("RESULT: %.0f ms/update median (min %.0f, max %.0f) over %zu updates | fwd+loss %.0f, "
+              "opt %.0f | max RSS %.0f MiB\n",
+              median(ms), *std::min_element(ms.begin(), ms.end()),
+              *std::max_element(ms.begin(), ms.end()), ms.size(), median(fwd), median(opt),
+              ru.ru_maxrss / 1024.0);
+  return 0;
+}
