@@ -6,6 +6,7 @@
 #include <archive_entry.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "core/error.h"
@@ -15,7 +16,9 @@ namespace {
 
 std::string archive_message(struct archive* a) {
   const char* m = a ? archive_error_string(a) : nullptr;
-  return m ? m : "unknown libarchive error";
+  if (m) return m;
+  const int err = a ? archive_errno(a) : 0;
+  return err > 0 ? std::strerror(err) : "libarchive gave no reason";
 }
 
 }  // namespace
