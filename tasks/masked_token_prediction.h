@@ -69,12 +69,12 @@ struct MaskedTokenPredictionOptions {
     v.field("skip_invalid_audio", skip_invalid_audio,
             "skip (with a warning) samples whose audio cannot be read instead of stopping");
     v.field("noise_manifest", noise_manifest,
-            "noise for the mixing's noise mode: a folder of audio files, a list (one path per "
-            "line, or a TSV with an audio column) or a NeMo JSON manifest (NeMo noise_manifest); "
-            "empty: noise mode adds nothing");
+            "noise for the mixing's noise mode (NeMo noise_manifest): a comma list of NeMo JSON "
+            "manifests, audio files, folders and path lists (one per line, or a TSV with an "
+            "audio column); empty: noise mode adds nothing");
     v.field("mix_valid", mix_valid,
-            "mix validation batches too (deterministically per batch); false: validate on clean "
-            "input");
+            "mix validation batches too (deterministically per batch); --no-mix-valid: validate "
+            "on clean input");
     v.field("mix_prob", mix.prob, "share of utterances mixed (NeMo batch_augmentor.prob)");
     v.field("noise_ratio", mix.noise_ratio,
             "share of mixed utterances that get noise rather than another utterance's speech");
