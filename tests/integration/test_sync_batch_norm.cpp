@@ -1,6 +1,8 @@
 // SyncBatchNorm (models/modules/sync_batch_norm.h) over c10d/Gloo on loopback: 2 ranks, run as
 // two threads of this process with a communicator each, holding 3 and 2 utterances of a batch
-// give the outputs, running statistics and gradients of one BatchNorm1d over the whole batch.
+// give the outputs, running statistics and gradients of one BatchNorm1d over the whole batch;
+// a 2-process `train` run of fastconformer_ctc synchronises its BatchNorms (process_communicator
+// is set by the rendezvous), --no-syncbatchnorm does not.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,9 +13,13 @@
 
 #include <thread>
 
+#include "core/checkpoint.h"
 #include "core/distributed/communicator.h"
 #include "models/fastconformer/fastconformer_conv.h"
 #include "models/modules/sync_batch_norm.h"
+#include "run_command.h"
+#include "skip.h"
+#include "train_corpus.h"
 
 using namespace trellis;
 
@@ -135,4 +141,39 @@ TEST_CASE("SyncBatchNorm: one process is BatchNorm1d, bit for bit", "[unit][fast
   CHECK(torch::equal(a->named_buffers()["running_var"], b->running_var));
   CHECK(torch::equal(a->named_buffers()["num_batches_tracked"], b->num_batches_tracked));
   CHECK(process_communicator() == nullptr);
+}
+
+TEST_CASE("SyncBatchNorm: a 2-process fastconformer_ctc run synchronises its BatchNorms",
+          "[integration][distributed]") {
+  const std::string data = trellis::testing::train_corpus();
+  if (data.empty()) trellis::testing::skip_test("espeak-ng or sox not installed");
+  const std::string dir = trellis::testing::fresh_dir("sync_bn");
+  auto run = [&](const std::string& save, const std::string& extra) {
+    auto r = trellis::testing::run_command(fmt::format(
+        "{} {} --task speech_to_text_ctc --arch fastconformer_ctc_small --criterion ctc "
+        "--zero-infinity --optimizer adam --lr 2e-3 --lr-scheduler inverse_sqrt "
+        "--warmup-updates 2 --max-tokens 1000 --dropout 0 --dropout-pre-encoder 0 "
+        "--dropout-att 0 --log-format simple --valid-subset dev --encoder-layers 1 "
+        "--encoder-embed-dim 32 --encoder-attention-heads 2 --subsampling-conv-channels 8 "
+        "--threads 1 --no-epoch-checkpoints --max-update 3 --save-dir {}/{} {}",
+        trellis::testing::bin("train"), data, dir, save, extra));
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    return trellis::load_checkpoint(dir + "/" + save + "/checkpoint_last.pt").model;
+  };
+  auto sync = run("sync", "--distributed-world-size 2");
+  auto local = run("local", "--distributed-world-size 2 --no-syncbatchnorm");
+  auto one = run("one", "--update-freq 2");
+  const std::string key = "encoder.layers.0.conv.batch_norm.running_var";
+  auto diff = [&](const at::Tensor& a, const at::Tensor& b) {
+    return (a - b).abs().max().item<double>();
+  };
+  WARN("running_var sync vs local " << diff(sync.at(key), local.at(key)) << ", head local vs one "
+       << diff(local.at("decoder.decoder_layers.0.weight"), one.at("decoder.decoder_layers.0.weight")));
+  // without sync, 2 ranks with a micro-batch each train as 1 process with 2 micro-batches
+  CHECK(diff(local.at("decoder.decoder_layers.0.weight"), one.at("decoder.decoder_layers.0.weight")) < 1e-5);
+  // with sync the statistics (hence the normalised activations and the training) differ
+  CHECK(diff(sync.at(key), local.at(key)) > 1e-4);
+  CHECK(diff(sync.at("decoder.decoder_layers.0.weight"), local.at("decoder.decoder_layers.0.weight")) > 1e-6);
+  std::filesystem::remove_all(dir);
 }
