@@ -295,6 +295,24 @@ TEST_CASE("masked_token_prediction: collate gives clean and noisy (B, T % 16 == 
   unmixed_valid->load_dataset("train", false);
   b = unmixed_valid->collate_ssl("train", {0, 1, 2}, 3);
   CHECK(b.clean.equal(b.noisy));
+  // Row order and the batch's index order do not matter: rows are sorted before mixing.
+  auto noise_json = c.root / "noise.json";
+  write_file(noise_json, "{\"audio_filepath\": \"noise.wav\", \"duration\": 1.5}\n");
+  auto noise_only = make_task(c.root.string(), {{"mix_prob", "1"},
+                                                {"noise_ratio", "1"},
+                                                {"noise_manifest", noise_json.string()}});
+  noise_only->load_dataset("train", false);
+  MaskedTokenBatch n1 = noise_only->collate_ssl("train", {0, 1, 2, 3}, 9);
+  MaskedTokenBatch n2 = noise_only->collate_ssl("train", {3, 1, 0, 2}, 9);
+  CHECK(n1.mixed == 4);  // noise mode from the JSON noise manifest
+  CHECK(n1.noisy.equal(n2.noisy));
+  CHECK(n1.indices == n2.indices);
+  // Noise mode without a noise manifest changes nothing (validation split: no dither).
+  auto no_noise = make_task(c.root.string(), {{"mix_prob", "1"}, {"noise_ratio", "1"}});
+  no_noise->load_dataset("train", false);
+  MaskedTokenBatch n3 = no_noise->collate_ssl("train", {0, 1, 2, 3}, 9);
+  CHECK(n3.mixed == 0);
+  CHECK(n3.clean.equal(n3.noisy));
   // Dither in training only, independent for clean and noisy.
   auto dither = make_task(c.root.string(), {{"mix_prob", "0"}});
   dither->load_dataset("train", true);
