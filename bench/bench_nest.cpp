@@ -9,8 +9,11 @@
 //
 //   build/bin/bench_nest --layers 16 --dim 176 --heads 4 --kernel 9 --batch 4 --seconds 8
 //       --steps 5 --warmup-steps 1 --threads 2          (one command line; the defaults)
+//   --profile FILE: a chrome trace of the last update (LibTorch's legacy autograd profiler; the
+//   reference's --profile writes the same format); bench/profile_nest.py compares the two.
 #include <ATen/CPUGeneratorImpl.h>
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -18,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -192,7 +196,7 @@ int main(int argc, char** argv) {
       {"sub-channels", "256"}, {"feat-in", "80"}, {"num-classes", "8192"}, {"batch", "4"},
       {"frames", "0"},    {"seconds", "8"},      {"steps", "5"},   {"warmup-steps", "1"},
       {"threads", "2"},   {"seed", "1"},         {"lr", "1e-3"},   {"dropout", "0.1"},
-      {"dropout-att", "0.1"}};
+      {"dropout-att", "0.1"}, {"profile", ""}};
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0 || !a.count(k.substr(2)) || i + 1 >= argc) {
@@ -265,9 +269,12 @@ int main(int argc, char** argv) {
   const int64_t steps = I("steps"), warmup = I("warmup-steps");
   for (int64_t i = 0; i < warmup + steps; ++i) {
     batch->seed = static_cast<uint64_t>(I("seed") + i);  // a new mask every update
+    std::optional<torch::autograd::profiler::RecordProfile> prof;  // the last update, --profile
+    if (!a["profile"].empty() && i == warmup + steps - 1) prof.emplace(a["profile"]);
     const auto t0 = Clock::now();
     StepRecord rec = trainer.train_step({batch});
     const double t = seconds_since(t0);
+    prof.reset();
     std::printf("%s %ld: %.0f ms (fwd+loss %.0f, bwd %.0f, opt %.0f), loss %.3f over %.0f "
                 "positions\n",
                 i < warmup ? "warmup" : "step", i, t * 1e3, task.last_forward_s * 1e3,

@@ -180,7 +180,7 @@ class Quantizer(nn.Module):  # NeMo RandomProjectionVectorQuantizer, frozen
         b, t, f = feats.shape
         x = self.proj(feats.reshape(b, t // self.combine, f * self.combine))
         x = F.normalize(x.view(b, -1, self.books, self.code_dim), dim=-1).double()
-        dist = (x.unsqueeze(3) - self.codebooks.unsqueeze(0).unsqueeze(0)).pow(2).sum(-1)  # B T' G C
+        dist = (x.unsqueeze(3) - self.codebooks[None, None]).norm(dim=-1)  # B x T' x G x C, float64
         return dist.argmin(-1)
 
 
@@ -241,6 +241,7 @@ def main():
                  ("feat-in", 80), ("num-classes", 8192), ("batch", 4), ("frames", 0),
                  ("steps", 5), ("warmup-steps", 1), ("threads", 2), ("seed", 1)]:
         p.add_argument("--" + k, type=int, default=v)
+    p.add_argument("--profile", default="", help="chrome trace of the last update (legacy profiler)")
     for k, v in [("seconds", 8.0), ("lr", 1e-3), ("dropout", 0.1), ("dropout-att", 0.1)]:
         p.add_argument("--" + k, type=float, default=v)
     a = p.parse_args()
@@ -261,19 +262,32 @@ def main():
     model.train()
     times = []
     for i in range(a.warmup_steps + a.steps):
+        prof = None
+        if a.profile and i == a.warmup_steps + a.steps - 1:
+            prof = torch.autograd.profiler.profile()
+            prof.__enter__()
         t0 = time.perf_counter()
         opt.zero_grad()
         log_probs, targets, frame_mask = model(clean, noisy, lengths, gen)
         loss, n = mlm_loss(log_probs, targets, frame_mask)
+        t1 = time.perf_counter()
         loss.backward()
+        t2 = time.perf_counter()
         opt.step()
-        ms = (time.perf_counter() - t0) * 1000
-        print(f"{'warmup' if i < a.warmup_steps else 'step'} {i}: {ms:.0f} ms, loss {loss.item():.3f} "
-              f"over {n} positions", flush=True)
+        t3 = time.perf_counter()
+        if prof is not None:
+            prof.__exit__(None, None, None)
+            prof.export_chrome_trace(a.profile)
+        ms, fwd, step = (t3 - t0) * 1000, (t1 - t0) * 1000, (t3 - t2) * 1000
+        print(f"{'warmup' if i < a.warmup_steps else 'step'} {i}: {ms:.0f} ms (fwd+loss {fwd:.0f}, "
+              f"bwd {ms - fwd - step:.0f}, opt {step:.0f}), loss {loss.item():.3f} over {n} positions",
+              flush=True)
         if i >= a.warmup_steps:
-            times.append(ms)
-    print(f"RESULT: {statistics.median(times):.0f} ms/update median (min {min(times):.0f}, "
-          f"max {max(times):.0f}) over {len(times)} updates")
+            times.append((ms, fwd, step))
+    med = lambda k: statistics.median(x[k] for x in times)
+    tot = [x[0] for x in times]
+    print(f"RESULT: {med(0):.0f} ms/update median (min {min(tot):.0f}, max {max(tot):.0f}) over "
+          f"{len(times)} updates | fwd+loss {med(1):.0f}, opt {med(2):.0f}")
 
 
 if __name__ == "__main__":
