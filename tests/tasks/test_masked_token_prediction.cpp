@@ -16,6 +16,7 @@
 #include "core/interfaces/criterion.h"
 #include "core/interfaces/masked_token_model.h"
 #include "core/interfaces/model.h"
+#include "skip.h"
 #include "tasks/masked_token_prediction.h"
 
 namespace fs = std::filesystem;
@@ -361,4 +362,26 @@ TEST_CASE("masked_token_prediction: forward fills the criterion's outputs and gi
              Catch::Contains("no text"));
   CHECK_THAT(error_of([&] { task->decoding_input(*batch); }), Catch::Contains("ecod"));
   CHECK(task->task_state().at("ssl_front_end") == "nemo_mel");
+}
+
+TEST_CASE("masked_token_prediction: build_criterion builds the registry's mlm, which scores the "
+          "task's outputs",
+          "[unit][masked_token_prediction]") {
+  if (!criterion_registry().contains("mlm"))
+    trellis::testing::skip_test("no mlm criterion registered in this build");
+  SslCorpus c;
+  auto task = make_task(c.root.string(), {{"mix_prob", "1"}});
+  task->load_dataset("train", true);
+  BatchPtr batch = task->collate("train", {0, 1, 2, 3}, 5);
+  torch::manual_seed(0);
+  TinyMaskedModel model(80);
+  auto crit = task->build_criterion("mlm", criterion_registry().make_options("mlm"), nullptr,
+                                    false);
+  TinyMlmCriterion reference;
+  LossOutput out = task->forward(model, *crit, *batch);
+  LossOutput ref = task->forward(model, reference, *batch);
+  REQUIRE(ref.sample_size > 0);
+  CHECK(out.sample_size == ref.sample_size);  // the same positions (> 80 % of 8 frames masked)
+  CHECK(out.loss.item<double>() == Approx(ref.loss.item<double>()).epsilon(1e-5));
+  CHECK(out.stats.at("nsentences") == 4);
 }
