@@ -103,7 +103,11 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
         continue;
       }
       finite_loss = false;
-      break;
+      // With other ranks the backward and the remaining micro-batches still run (the update is
+      // skipped on every rank), so collectives inside the model (SyncBatchNorm) stay paired.
+      if (options_.comm == nullptr) break;
+      out.loss.mul(0.0).backward();
+      continue;
     }
     out.loss.backward();
     StepRecord r = batch_record(batch);

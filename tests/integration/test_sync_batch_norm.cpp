@@ -2,7 +2,8 @@
 // two threads of this process with a communicator each, holding 3 and 2 utterances of a batch
 // give the outputs, running statistics and gradients of one BatchNorm1d over the whole batch;
 // a 2-process `train` run of fastconformer_ctc synchronises its BatchNorms (process_communicator
-// is set by the rendezvous), --no-syncbatchnorm does not.
+// is set by the rendezvous), --no-syncbatchnorm does not; a non-finite loss on one rank keeps
+// the collectives paired (core/train/trainer.cpp runs its backward at weight 0).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -148,15 +149,18 @@ TEST_CASE("SyncBatchNorm: a 2-process fastconformer_ctc run synchronises its Bat
   const std::string data = trellis::testing::train_corpus();
   if (data.empty()) trellis::testing::skip_test("espeak-ng or sox not installed");
   const std::string dir = trellis::testing::fresh_dir("sync_bn");
-  auto run = [&](const std::string& save, const std::string& extra) {
-    auto r = trellis::testing::run_command(fmt::format(
+  auto command = [&](const std::string& save, const std::string& extra) {
+    return fmt::format(
         "{} {} --task speech_to_text_ctc --arch fastconformer_ctc_small --criterion ctc "
         "--zero-infinity --optimizer adam --lr 2e-3 --lr-scheduler inverse_sqrt "
         "--warmup-updates 2 --max-tokens 1000 --dropout 0 --dropout-pre-encoder 0 "
         "--dropout-att 0 --log-format simple --valid-subset dev --encoder-layers 1 "
         "--encoder-embed-dim 32 --encoder-attention-heads 2 --subsampling-conv-channels 8 "
         "--threads 1 --no-epoch-checkpoints --max-update 3 --save-dir {}/{} {}",
-        trellis::testing::bin("train"), data, dir, save, extra));
+        trellis::testing::bin("train"), data, dir, save, extra);
+  };
+  auto run = [&](const std::string& save, const std::string& extra) {
+    auto r = trellis::testing::run_command(command(save, extra));
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     return trellis::load_checkpoint(dir + "/" + save + "/checkpoint_last.pt").model;
@@ -175,5 +179,18 @@ TEST_CASE("SyncBatchNorm: a 2-process fastconformer_ctc run synchronises its Bat
   // with sync the statistics (hence the normalised activations and the training) differ
   CHECK(diff(sync.at(key), local.at(key)) > 1e-4);
   CHECK(diff(sync.at("decoder.decoder_layers.0.weight"), local.at("decoder.decoder_layers.0.weight")) > 1e-6);
+
+  // Without --zero-infinity some utterances have no CTC alignment: a rank with an infinite loss
+  // still runs its backward, so both ranks stop with the trainer's own error, not a Gloo one.
+  std::string cmd = command("inf", "--distributed-world-size 2 --update-freq 2 "
+                                   "--max-nonfinite-updates 2 --distributed-timeout 30");
+  cmd.replace(cmd.find(" --zero-infinity"), std::string(" --zero-infinity").size(), "");
+  auto r = trellis::testing::run_command(cmd);
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("had a non-finite loss or gradient") != std::string::npos);
+  CHECK(r.output.find("SyncBatchNorm") == std::string::npos);
+  CHECK(r.output.find("gloo::") == std::string::npos);
+  CHECK(r.output.find("Connection reset") == std::string::npos);
   std::filesystem::remove_all(dir);
 }
