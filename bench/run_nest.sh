@@ -6,6 +6,7 @@
 # reference ms / trellis ms (> 1: trellis is faster).
 #   bench/run_nest.sh                               # small preset, 4 x 8 s, 5 updates after 1
 #   THREADS=1 ARGS="--layers 4 --batch 2 --seconds 4" bench/run_nest.sh
+#   ROUNDS=3 bench/run_nest.sh                      # alternate the sides 3 times (a busy machine)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}
@@ -30,14 +31,22 @@ a @ b
 best = min((lambda t0: (a @ b, time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(5))
 print(f"== fp32 matmul peak: {2 * 2048 ** 3 / best / 1e9:.0f} GFLOP/s (2048^3, best of 5)")
 EOF
-echo "== reference: bench/ref_nest.py ${args[*]}"
-ref=$("${pin[@]}" /usr/bin/python3 "$root/bench/ref_nest.py" "${args[@]}")
-echo "$ref"
-echo "== trellis: build/bin/bench_nest ${args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
-ours=$("${pin[@]}" "${BENCH_NEST:-$root/build/bin/bench_nest}" "${args[@]}")
-echo "$ours"
+# ROUNDS > 1 alternates the sides (ref, trellis, ref, ...) so that load changes hit both; the
+# final ratio uses the median over rounds of each side's median ms/update.
 ms() { sed -nE 's/^RESULT: ([0-9.]+) ms\/update.*/\1/p' <<<"$1"; }
-awk -v r="$(ms "$ref")" -v o="$(ms "$ours")" -v t="$threads" 'BEGIN {
-  printf "== ratio (%d thread(s)): reference %.0f ms / trellis %.0f ms per update = %.2fx (%s)\n",
-    t, r, o, r / o, (r >= o ? "trellis faster" : "trellis SLOWER") }'
+refs=() ours_ms=()
+for ((round = 1; round <= ${ROUNDS:-1}; ++round)); do
+  echo "== round $round, reference: bench/ref_nest.py ${args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  ref=$("${pin[@]}" /usr/bin/python3 "$root/bench/ref_nest.py" "${args[@]}")
+  echo "$ref"
+  echo "== round $round, trellis: build/bin/bench_nest ${args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  ours=$("${pin[@]}" "${BENCH_NEST:-$root/build/bin/bench_nest}" "${args[@]}")
+  echo "$ours"
+  refs+=("$(ms "$ref")") ours_ms+=("$(ms "$ours")")
+  echo "== round $round: reference ${refs[-1]} ms, trellis ${ours_ms[-1]} ms per update"
+done
+med() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+awk -v r="$(med "${refs[@]}")" -v o="$(med "${ours_ms[@]}")" -v t="$threads" -v n="${ROUNDS:-1}" 'BEGIN {
+  printf "== ratio (%d thread(s), %d round(s)): reference %.0f ms / trellis %.0f ms per update = %.2fx (%s)\n",
+    t, n, r, o, r / o, (r >= o ? "trellis faster" : "trellis SLOWER") }'
 echo "== load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
