@@ -11,6 +11,8 @@ Writes, per configuration, <name>.safetensors with
     LayerNorm affine and pos_bias_u/v perturbed so that none is trivial),
   out.subsampler [B, T', D], out.subsampler_lengths [B]: encoder.pre_encode alone,
   out.encoder [B, D, T'] (NeMo's layout), out.encoder_lengths [B]: the whole encoder, eval mode,
+  out.encoder_train [B, D, T']: the same in training mode without dropout (BatchNorm with the
+    batch's statistics over every frame, padded ones included, as NeMo's BatchNorm1d),
   metadata "config": the sizes and switches.
 Configurations: "bias" (xscaling, use_bias, batch_norm) and "nobias" (no xscaling, no bias,
 conv_norm_type layer_norm). Regenerating gives byte-identical files.
@@ -262,11 +264,16 @@ def make(out_dir, name, seed, xscaling, use_bias, norm_type):
     with torch.no_grad():
         sub, sub_len = enc.pre_encode(x, lengths)
         out, out_len = enc(x.transpose(1, 2), lengths)
+        state = {k: v.clone() for k, v in enc.state_dict().items()}
+        enc.train()
+        out_train, _ = enc(x.transpose(1, 2), lengths)
+        enc.load_state_dict(state)  # the running statistics as they were
     tensors = {"x": x, "lengths": lengths}
     for k, v in enc.state_dict().items():
         tensors["encoder." + k] = v
     tensors.update({"out.subsampler": sub, "out.subsampler_lengths": sub_len,
-                    "out.encoder": out, "out.encoder_lengths": out_len})
+                    "out.encoder": out, "out.encoder_lengths": out_len,
+                    "out.encoder_train": out_train})
     write_safetensors(os.path.join(out_dir, name + ".safetensors"), tensors, {"config": cfg})
     print(name, "subsampled", list(sub.shape), sub_len.tolist(), "out", list(out.shape))
 

@@ -83,6 +83,18 @@ TEST_CASE("Fast Conformer subsampler and encoder match NeMo's equations",
     WARN(path << " encoder max abs err " << e_enc);
     CHECK(e_enc < 1e-5);
 
+    // training mode without dropout: BatchNorm uses the batch's statistics over every frame,
+    // padded ones included, so the padded frames must match NeMo's too
+    auto o_train = o;
+    o_train.dropout = o_train.dropout_pre_encoder = o_train.dropout_att = 0.0;
+    FastConformerEncoder train_enc(o_train, o.input_feat_per_channel);
+    load_weights(*train_enc, golden_group(f, "encoder."));
+    train_enc->train();
+    double e_train = max_abs_diff(train_enc->forward(x, lengths).x,
+                                  golden(f, "out.encoder_train").transpose(1, 2));
+    WARN(path << " encoder (training mode) max abs err " << e_train);
+    CHECK(e_train < 1e-5);
+
     auto e = enc->encode(x, lengths);  // time-major view of the same
     CHECK(torch::equal(e.encoder_out, out.x.transpose(0, 1)));
     CHECK(torch::equal(e.encoder_padding_mask, out.padding_mask));
