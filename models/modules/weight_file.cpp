@@ -10,6 +10,7 @@
 
 #include "core/io/safetensors.h"
 #include "core/io/torch_pickle.h"
+#include "core/nemo_checkpoint.h"
 #include "core/error.h"
 
 namespace fs = std::filesystem;
@@ -69,6 +70,28 @@ std::map<std::string, at::Tensor> read_torch_file(const std::string& path) {
   return out;
 }
 
+// A tar (ustar magic at 257) or gzip stream (1f 8b): NeMo's .nemo archive.
+bool is_archive(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[263] = {0};
+  in.read(head, sizeof(head));
+  const auto n = in.gcount();
+  if (n >= 2 && static_cast<unsigned char>(head[0]) == 0x1f &&
+      static_cast<unsigned char>(head[1]) == 0x8b)
+    return true;
+  return n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0;
+}
+
+// NeMo's .nemo: the state dict of its model_weights.ckpt; float64 (the NEST codebooks) stays
+// float64, other floating types become float32.
+std::map<std::string, at::Tensor> read_nemo_file(const std::string& path) {
+  std::map<std::string, at::Tensor> out = read_nemo_checkpoint(path).state_dict;
+  for (auto& [name, t] : out) {
+    if (t.is_floating_point() && t.scalar_type() != at::kDouble) t = t.to(at::kFloat);
+  }
+  return out;
+}
+
 bool is_safetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   char head[9] = {0};
@@ -108,6 +131,7 @@ std::map<std::string, at::Tensor> read_weight_file(const std::string& path) {
   if (file.size() >= 11 && file.compare(file.size() - 11, 11, ".index.json") == 0)
     return read_index(file);
   if (ext == ".safetensors" || is_safetensors(file)) return read_safetensors(file);
+  if (ext == ".nemo" || is_archive(file)) return read_nemo_file(file);
   return read_torch_file(file);
 }
 

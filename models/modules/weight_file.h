@@ -4,6 +4,9 @@
 //   model.safetensors.index.json  sharded safetensors ("weight_map": name -> file)
 //   pytorch_model.bin, *.pt       torch.save zip or legacy files (core/io/torch_pickle.h);
 //                                 a fairseq checkpoint's tensors are those under "model"
+//   *.nemo                        NeMo's tar (plain or gzip) of model_config.yaml and
+//                                 model_weights.ckpt (core/nemo_checkpoint.h); NeMo key names,
+//                                 float64 tensors (the NEST codebooks) stay float64
 //   a directory                   its model.safetensors, else model.safetensors.index.json,
 //                                 else pytorch_model.bin
 // Floating tensors are returned as float32, others keep their dtype. Errors name the file.

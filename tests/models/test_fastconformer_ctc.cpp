@@ -8,6 +8,7 @@
 #include "core/checkpoint.h"
 #include "models/fastconformer/fastconformer_ctc.h"
 #include "models/fastconformer/fastconformer_presets.h"
+#include "nemo_file.h"
 #include "run_command.h"
 
 using namespace trellis;
@@ -220,4 +221,42 @@ TEST_CASE("fastconformer_ctc: --freeze-finetune-updates holds the encoder",
   step();
   REQUIRE(enc_w.grad().defined());
   CHECK(enc_w.grad().abs().sum().item<double>() > 0.0);
+}
+
+TEST_CASE("fastconformer_ctc: --w2v-path reads the encoder of a NeMo .nemo file",
+          "[unit][fastconformer][nemo]") {
+  const std::string dir = testing::fresh_dir("fastconformer_nemo");
+  torch::manual_seed(11);
+  FastConformerCtcModel source(tiny(), tiny_ctx());
+  std::map<std::string, at::Tensor> sd;  // a NEST model's state dict under NeMo's names
+  for (auto& [k, t] : source.state_dict()) {
+    if (k.rfind("encoder.", 0) == 0) sd[k] = t.clone();
+  }
+  sd["decoder.decoder_layers.0.weight"] = torch::randn({8192, 32, 1});
+  sd["quantizer.codebooks"] = torch::randn({1, 8192, 16}, torch::kDouble);
+  sd["preprocessor.featurizer.window"] = torch::ones({400});
+  for (bool gzip : {false, true}) {
+    INFO("gzip " << gzip);
+    const std::string path = dir + (gzip ? "/nest_gz.nemo" : "/nest.nemo");
+    testing::write_nemo(path, "encoder:\n  d_model: 32\n", sd, gzip);
+    auto o = tiny();
+    o.w2v_path = path;
+    FastConformerCtcModel target(o, tiny_ctx());
+    target.load_pretrained();
+    auto got = target.state_dict();
+    for (const auto& [k, t] : sd) {
+      if (k.rfind("encoder.", 0) != 0) continue;
+      INFO(k);
+      CHECK(torch::equal(got.at(k), t));
+    }
+  }
+  // a shape mismatch inside the .nemo names the key
+  sd["encoder.layers.1.feed_forward1.linear1.weight"] = torch::randn({7, 32});
+  testing::write_nemo(dir + "/bad.nemo", "", sd);
+  auto o = tiny();
+  o.w2v_path = dir + "/bad.nemo";
+  FastConformerCtcModel bad(o, tiny_ctx());
+  CHECK_THROWS_WITH(bad.load_pretrained(),
+                    Catch::Contains("encoder.layers.1.feed_forward1.linear1.weight"));
+  fs::remove_all(dir);
 }
