@@ -38,7 +38,7 @@ struct MaskedTokenPredictionOptions {
   double min_audio_seconds = 1.0;
   int64_t pad_to = 16;
   int64_t max_source_positions = 6000;
-  std::string batching_style = "fairseq";
+  std::string batching_style = "fbk";
   bool skip_invalid_audio = false;
   std::string noise_manifest;
   bool mix_valid = true;
@@ -63,8 +63,9 @@ struct MaskedTokenPredictionOptions {
     v.field("max_source_positions", max_source_positions,
             "longest utterance kept by the size filter, in 10 ms frames");
     v.field("batching_style", batching_style,
-            "sample order and batching: fairseq (descending length) or fbk (ascending argsort, "
-            "greedy batches)")
+            "sample order and batching: fbk (ascending argsort, greedy batches, nothing dropped) "
+            "or fairseq (descending length; a batch whose size is not a multiple of "
+            "--required-batch-size-multiple is dropped)")
         .choices({"fbk", "fairseq"});
     v.field("skip_invalid_audio", skip_invalid_audio,
             "skip (with a warning) samples whose audio cannot be read instead of stopping");
