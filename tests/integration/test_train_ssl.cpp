@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/checkpoint.h"
 #include "core/data/audio_writer.h"
 #include "core/interfaces/criterion.h"
 #include "core/registry.h"
@@ -98,4 +99,46 @@ TEST_CASE("train --task masked_token_prediction: nest + mlm pretrain, validate a
   auto losses_c = inner_values(clean.output, "loss");
   REQUIRE(losses_c.size() == 2);
   CHECK(losses_c[1] != losses_a[1]);
+}
+
+TEST_CASE("train --task masked_token_prediction: 2 processes equal 1 process with --update-freq 2",
+          "[integration][train][ssl][distributed]") {
+  // A batch mixes, dithers and masks the same way on any rank (seeded by seed, epoch and its
+  // samples); per-rank BatchNorm (--no-syncbatchnorm) equals per-micro-batch statistics.
+  if (!trellis::arch_registry().contains("nest") ||
+      !trellis::criterion_registry().contains("mlm"))
+    trellis::testing::skip_test("the nest arch or the mlm criterion is not in this build");
+  const fs::path dir = trellis::testing::fresh_dir("train_ssl_dist");
+  write_ssl_corpus(dir);
+  const std::string base = fmt::format(
+      "{} {} --task masked_token_prediction --noise-manifest {} --train-subset train "
+      "--valid-subset valid --arch nest --encoder-embed-dim 32 --encoder-layers 1 "
+      "--encoder-attention-heads 2 --subsampling-conv-channels 16 --num-classes 64 "
+      "--block-size 8 --mask-prob 0.05 --criterion mlm --optimizer adam --lr 1e-3 "
+      "--max-tokens 2000 --seed 3 --log-format simple --log-interval 1 --threads 1 --dropout 0 "
+      "--dropout-pre-encoder 0 --dropout-att 0 --no-syncbatchnorm --max-update 3 "
+      "--no-epoch-checkpoints",
+      bin("train"), dir.string(), (dir / "noise.wav").string());
+  auto two = run_command(base + " --save-dir " + (dir / "two").string() +
+                         " --distributed-world-size 2 --update-freq 1");
+  INFO(two.output);
+  REQUIRE(two.exit_code == 0);
+  auto one = run_command(base + " --save-dir " + (dir / "one").string() + " --update-freq 2");
+  INFO(one.output);
+  REQUIRE(one.exit_code == 0);
+  CHECK(inner_values(two.output, "loss") == inner_values(one.output, "loss"));
+  CHECK(inner_values(two.output, "masked") == inner_values(one.output, "masked"));
+  const auto a = trellis::load_checkpoint((dir / "two" / "checkpoint_last.pt").string()).model;
+  const auto b = trellis::load_checkpoint((dir / "one" / "checkpoint_last.pt").string()).model;
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (const auto& [k, t] : a) {
+    if (k.find("running_") != std::string::npos || k.find("num_batches") != std::string::npos)
+      continue;  // BatchNorm running statistics are per rank
+    const at::Tensor ref = b.at(k).to(torch::kDouble);
+    worst = std::max(worst, ((t.to(torch::kDouble) - ref).abs() / ref.abs().clamp_min(1.0))
+                                .max()
+                                .item<double>());
+  }
+  CHECK(worst < 1e-6);
 }
