@@ -59,15 +59,25 @@ QuantizerOutput RandomProjectionQuantizerImpl::forward(const at::Tensor& feats) 
     at::Tensor dots = at::einsum("ngd,gcd->ngc", {x.to(at::kDouble), codebooks});
     tokens.copy_(std::get<1>(dots.max(-1)));
   } else {
-    // NeMo's |x - code| over code_dim for every class, chunked over rows to bound memory
-    // (each distance is the same reduction as in one big tensor).
-    at::Tensor cb_t = codebooks.transpose(1, 2).unsqueeze(0);  // (1, G, D, C) float64
-    const int64_t per_row = std::max<int64_t>(1, G * D * C);
-    const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 25) / per_row);  // ~256 MB
+    // NeMo computes |x - code| over code_dim for every class: (N, G, code_dim, C) doubles.
+    // Here the squared distances come from a matmul, |x|^2 + |c|^2 - 2 x.c; a row whose best
+    // class leads the next one by more than 1e-9 (rounding is ~1e-15) has the same argmin, and
+    // the rare rows with a closer runner-up get NeMo's exact formula. Chunked over rows.
+    at::Tensor cb_sq = codebooks.pow(2).sum(-1).unsqueeze(0);  // (1, G, C)
+    const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 25) / std::max<int64_t>(1, G * C));
     for (int64_t s = 0; s < N; s += chunk) {
       const int64_t n = std::min(chunk, N - s);
-      at::Tensor diff = x.narrow(0, s, n).unsqueeze(-1) - cb_t;  // (n, G, D, C) float64
-      tokens.narrow(0, s, n).copy_(diff.norm(2, {-2}).argmin(-1));
+      at::Tensor xd = x.narrow(0, s, n).to(at::kDouble);  // (n, G, D)
+      at::Tensor sq = xd.pow(2).sum(-1, /*keepdim=*/true) + cb_sq -
+                      2.0 * at::einsum("ngd,gcd->ngc", {xd, codebooks});  // (n, G, C)
+      at::Tensor best = std::get<0>(sq.min(-1, /*keepdim=*/true));
+      at::Tensor near = sq.le(best + 1e-9);                            // (n, G, C)
+      tokens.narrow(0, s, n).copy_(near.to(at::kByte).argmax(-1));      // the first candidate
+      at::Tensor ambiguous = near.sum(-1).gt(1).any(-1).nonzero().squeeze(-1);  // rows
+      if (ambiguous.numel() == 0) continue;
+      at::Tensor xa = x.narrow(0, s, n).index_select(0, ambiguous);  // (k, G, D) float32
+      at::Tensor diff = xa.unsqueeze(-1) - codebooks.transpose(1, 2).unsqueeze(0);
+      tokens.narrow(0, s, n).index_copy_(0, ambiguous, diff.norm(2, {-2}).argmin(-1));
     }
   }
   QuantizerOutput out;

@@ -5,8 +5,10 @@
 //   feats (B, T, F) -> stack `combine_time_steps` consecutive frames time-major (B, T', F*c)
 //   -> proj (no bias) -> (B, T', G, code_dim) -> L2-normalise each code_dim vector (float32)
 //   -> token = argmin Euclidean distance to the unit rows of codebooks[g] (computed in float64:
-//      the float32 projection is promoted against the float64 codebook, as NeMo does), or
-//      argmax dot product with CodeDistance::kCosine (also in float64).
+//      the float32 projection is promoted against the float64 codebook, as NeMo does; found
+//      with a matmul, and with NeMo's |x - code| formula for rows whose two best classes are
+//      within 1e-9, so ties go to the lower index as in NeMo), or argmax dot product with
+//      CodeDistance::kCosine (also in float64).
 // Keys: proj.weight [G*code_dim, F*c] float32 (xavier_normal), codebooks [G, C, code_dim]
 // float64 (N(0, 1), rows L2-normalised). Both are parameters with requires_grad false: they are
 // saved in the state dict (NeMo's keys) but never trained (the trainer optimizes only

@@ -84,6 +84,32 @@ TEST_CASE("RandomProjectionQuantizer matches NeMo's tokens and codes", "[unit][n
   }
 }
 
+TEST_CASE("RandomProjectionQuantizer's fast l2 search equals NeMo's formula, ties included",
+          "[unit][nest]") {
+  RandomProjectionQuantizerOptions o;
+  o.num_classes = 512;
+  o.num_books = 2;
+  torch::manual_seed(21);
+  RandomProjectionQuantizer q(o);
+  // NeMo: |x - code| for every class in float64, argmin (first index on ties)
+  auto reference = [&](const at::Tensor& feats) {
+    at::Tensor x = q->proj->forward(feats.reshape({feats.size(0), -1, 640}));
+    x = x.view({x.size(0), x.size(1), 2, 16});
+    x = x / x.norm(2, {-1}, true).clamp_min(1e-12);
+    at::Tensor d = x.unsqueeze(-1) - q->codebooks.transpose(1, 2).unsqueeze(0).unsqueeze(0);
+    return d.norm(2, {-2}).argmin(-1);
+  };
+  torch::NoGradGuard ng;
+  at::Tensor feats = torch::randn({4, 800, 80});
+  CHECK(torch::equal(q->forward(feats).tokens, reference(feats)));
+  // every code duplicated: each row has an exact tie, NeMo keeps the lower index
+  at::Tensor even = q->codebooks.index_select(1, torch::arange(0, 512, 2));
+  q->codebooks.index_copy_(1, torch::arange(1, 512, 2), even);
+  at::Tensor tied = q->forward(feats).tokens;
+  CHECK(torch::equal(tied, reference(feats)));
+  CHECK(tied.remainder(2).sum().item<int64_t>() == 0);
+}
+
 TEST_CASE("RandomProjectionQuantizer checks its input", "[unit][nest]") {
   RandomProjectionQuantizerOptions o;
   o.feat_in = 4;
