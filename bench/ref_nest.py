@@ -266,7 +266,7 @@ def main():
         if a.profile and i == a.warmup_steps + a.steps - 1:
             prof = torch.autograd.profiler.profile()
             prof.__enter__()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad()
         log_probs, targets, frame_mask = model(clean, noisy, lengths, gen)
         loss, n = mlm_loss(log_probs, targets, frame_mask)
@@ -274,7 +274,7 @@ def main():
         loss.backward()
         t2 = time.perf_counter()
         opt.step()
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
         if prof is not None:
             prof.__exit__(None, None, None)
             prof.export_chrome_trace(a.profile)
@@ -283,11 +283,12 @@ def main():
               f"bwd {ms - fwd - step:.0f}, opt {step:.0f}), loss {loss.item():.3f} over {n} positions",
               flush=True)
         if i >= a.warmup_steps:
-            times.append((ms, fwd, step))
+            times.append((ms, fwd, step, (c3 - c0) * 1000))
     med = lambda k: statistics.median(x[k] for x in times)
     tot = [x[0] for x in times]
     print(f"RESULT: {med(0):.0f} ms/update median (min {min(tot):.0f}, max {max(tot):.0f}) over "
-          f"{len(times)} updates | fwd+loss {med(1):.0f}, opt {med(2):.0f}")
+          f"{len(times)} updates | fwd+loss {med(1):.0f}, opt {med(2):.0f} | CPU {med(3):.0f} ms/update "
+          f"median (all threads)")
 
 
 if __name__ == "__main__":
