@@ -1,5 +1,7 @@
 // One NEST pretraining update (NeMo's EncDecDenoiseMaskedTokenPredModel) of the small Fast
-// Conformer preset, timed through Trainer::train_step (the code path `trellis-train` runs):
+// Conformer preset (--arch nest_fastconformer_small, --criterion mlm, --optimizer adamw, fixed LR,
+// all from the registries), timed through Trainer::train_step (the code path `train` runs), with
+// forward() as the masked_token_prediction task's:
 // predict_masked (quantizer targets from the clean features, block masking of the noisy ones,
 // encoder, 8192-way decoder), the MLM loss over the >80 %-masked positions, backward, gradient
 // normalisation, AdamW (betas 0.9, 0.98, weight decay 1e-3). A fixed synthetic batch: B
@@ -20,6 +22,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,11 +35,8 @@
 #include "core/interfaces/optimizer.h"
 #include "core/interfaces/task.h"
 #include "core/train/trainer.h"
-#include "models/fastconformer/fastconformer_encoder.h"
-#include "models/fastconformer/fastconformer_presets.h"
-#include "models/nest/block_masking.h"
-#include "models/nest/multi_softmax_decoder.h"
-#include "models/nest/random_projection_quantizer.h"
+#include "core/registry.h"
+#include "models/nest/nest_model.h"
 #include "optim/adamw.h"
 
 using namespace trellis;
@@ -48,76 +48,17 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+double cpu_seconds() {  // this process, all threads
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
 double median(std::vector<double> v) {  // Python's statistics.median
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
-
-// The NEST model from its parts (NeMo's module names): encoder, decoder, quantizer,
-// mask_processor.
-class PartsNest : public Model, public MaskedTokenModel {
- public:
-  PartsNest(const FastConformerOptions& o, int64_t num_classes) {
-    encoder_ = register_module("encoder", FastConformerEncoder(o, o.input_feat_per_channel));
-    MultiSoftmaxDecoderOptions d;
-    d.feat_in = o.encoder_embed_dim;
-    d.num_classes = num_classes;
-    decoder_ = register_module("decoder", MultiSoftmaxDecoder(d));
-    RandomProjectionQuantizerOptions q;
-    q.feat_in = o.input_feat_per_channel;
-    q.num_classes = num_classes;
-    quantizer_ = register_module("quantizer", RandomProjectionQuantizer(q));
-    BlockMaskingOptions m;
-    m.feat_in = o.input_feat_per_channel;
-    mask_processor_ = register_module("mask_processor", BlockMasking(m));
-  }
-  bool has_decoder() const override { return false; }
-  MaskedTokenOutput predict_masked(const MaskedTokenInput& in, at::Generator gen) override {
-    MaskedTokenOutput out;
-    out.targets = quantizer_->forward(in.clean).tokens;               // (B, T', 1)
-    BlockMaskingOutput m = mask_processor_->forward(in.noisy, in.lengths, gen);
-    FastConformerEncoderOut e = encoder_->forward(m.masked, in.lengths);  // (B, T', D)
-    out.log_probs = decoder_->forward(e.x);                           // (B, T', C, 1)
-    out.frame_masks = m.frame_mask;                                   // (B, T)
-    out.lengths = e.lengths;
-    out.combine_time_steps = quantizer_->options().combine_time_steps;
-    return out;
-  }
-
- private:
-  FastConformerEncoder encoder_{nullptr};
-  MultiSoftmaxDecoder decoder_{nullptr};
-  RandomProjectionQuantizer quantizer_{nullptr};
-  BlockMasking mask_processor_{nullptr};
-};
-
-// NeMo's MultiMLMLoss (combine 8, threshold 0.8): NLL over the positions whose input frames are
-// > 80 % masked, averaged over books; summed here with the position count as sample size, so the
-// trainer's gradient normalisation makes it NeMo's mean.
-class PartsMlm : public Criterion {
- public:
-  LossOutput forward(const NetOutput& net, const CriterionTargets&) override {
-    const at::Tensor& lp = net.outputs.at("log_probs");      // (B, T', C, G)
-    const at::Tensor& tgt = net.outputs.at("targets");       // (B, T', G)
-    const at::Tensor& fm = net.outputs.at("frame_masks");    // (B, T)
-    const int64_t B = fm.size(0), c = net.combine_time_steps, Tp = lp.size(1), G = lp.size(3);
-    at::Tensor sel = fm.view({B, fm.size(1) / c, c}).mean(-1).gt(0.8).narrow(1, 0, Tp);
-    at::Tensor loss = torch::zeros({}, lp.options());
-    for (int64_t g = 0; g < G; ++g) {
-      at::Tensor l = lp.select(3, g).index({sel});      // (N, C)
-      at::Tensor t = tgt.select(2, g).index({sel});     // (N)
-      loss = loss + torch::nll_loss(l, t, {}, at::Reduction::Sum);
-    }
-    LossOutput out;
-    const double n = static_cast<double>(sel.sum().item<int64_t>());
-    out.loss = loss / double(G);
-    out.sample_size = n;
-    out.stats = {{"loss", out.loss.item<double>()}, {"sample_size", n}};
-    return out;
-  }
-  Stats reduce_scalars(const StatSums&) const override { return {}; }
-};
 
 // The batch of the benchmark: what the masked token prediction task collates.
 struct BenchBatch : TaskBatch {
@@ -215,9 +156,11 @@ int main(int argc, char** argv) {
   T -= T % 16;  // NeMo's pad_to 16
   const int64_t B = I("batch"), Fin = I("feat-in");
 
-  FastConformerOptions o;
-  apply_fastconformer_preset(o, "small");
+  // --arch nest_fastconformer_small, --criterion mlm, --optimizer adamw, --lr-scheduler fixed.
+  AnyOptions mopts = arch_registry().make_options("nest_fastconformer_small");
+  auto& o = mopts.as<NestOptions>();
   o.input_feat_per_channel = Fin;
+  o.num_classes = I("num-classes");
   o.encoder_layers = I("layers");
   o.encoder_embed_dim = I("dim");
   o.encoder_attention_heads = I("heads");
@@ -227,8 +170,12 @@ int main(int argc, char** argv) {
   o.dropout_att = F("dropout-att");
   o.dropout_emb = 0.0;
   o.validate();
-  auto model = std::make_shared<PartsNest>(o, I("num-classes"));
-  auto criterion = std::make_unique<PartsMlm>();
+  ModelContext mctx;
+  mctx.input_feat_per_channel = Fin;
+  std::unique_ptr<Model> model = model_registry().create(
+      arch_registry().info("nest_fastconformer_small").target, mopts, mctx);
+  auto criterion =
+      criterion_registry().create("mlm", criterion_registry().make_options("mlm"), CriterionContext{});
 
   std::vector<at::Tensor> params;
   int64_t trained = 0;
@@ -237,10 +184,11 @@ int main(int argc, char** argv) {
       params.push_back(p);
       trained += p.numel();
     }
-  AdamWOptions ao;
-  ao.adam_betas = {0.9, 0.98};
-  ao.weight_decay = 1e-3;
-  TimedOptimizer optimizer(std::make_unique<AdamW>(ao, params, OptimizerContext{F("lr")}));
+  AnyOptions aopts = optimizer_registry().make_options("adamw");
+  aopts.as<AdamWOptions>().adam_betas = {0.9, 0.98};
+  aopts.as<AdamWOptions>().weight_decay = 1e-3;
+  TimedOptimizer optimizer(
+      optimizer_registry().create("adamw", aopts, params, OptimizerContext{F("lr")}));
   LrSchedulerContext sctx;
   sctx.lr = {F("lr")};
   auto scheduler =
@@ -265,15 +213,16 @@ int main(int argc, char** argv) {
               at::get_num_threads());
   std::fflush(stdout);
 
-  std::vector<double> ms, fwd, opt;
+  std::vector<double> ms, fwd, opt, cpus;
   const int64_t steps = I("steps"), warmup = I("warmup-steps");
   for (int64_t i = 0; i < warmup + steps; ++i) {
     batch->seed = static_cast<uint64_t>(I("seed") + i);  // a new mask every update
     std::optional<torch::autograd::profiler::RecordProfile> prof;  // the last update, --profile
     if (!a["profile"].empty() && i == warmup + steps - 1) prof.emplace(a["profile"]);
     const auto t0 = Clock::now();
+    const double c0 = cpu_seconds();
     StepRecord rec = trainer.train_step({batch});
-    const double t = seconds_since(t0);
+    const double t = seconds_since(t0), cpu = cpu_seconds() - c0;
     prof.reset();
     std::printf("%s %ld: %.0f ms (fwd+loss %.0f, bwd %.0f, opt %.0f), loss %.3f over %.0f "
                 "positions\n",
@@ -285,6 +234,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (i >= warmup) {
       ms.push_back(t * 1e3);
+      cpus.push_back(cpu * 1e3);
       fwd.push_back(task.last_forward_s * 1e3);
       opt.push_back(optimizer.last_step_s * 1e3);
     }
@@ -293,9 +243,9 @@ int main(int argc, char** argv) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   std::printf("RESULT: %.0f ms/update median (min %.0f, max %.0f) over %zu updates | fwd+loss %.0f, "
-              "opt %.0f | max RSS %.0f MiB\n",
+              "opt %.0f | CPU %.0f ms/update median (all threads) | max RSS %.0f MiB\n",
               median(ms), *std::min_element(ms.begin(), ms.end()),
               *std::max_element(ms.begin(), ms.end()), ms.size(), median(fwd), median(opt),
-              ru.ru_maxrss / 1024.0);
+              median(cpus), ru.ru_maxrss / 1024.0);
   return 0;
 }
