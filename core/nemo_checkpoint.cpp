@@ -135,6 +135,10 @@ NemoCheckpoint read_nemo_checkpoint(const std::string& path) {
   return out;
 }
 
+bool is_nemo_archive(const std::string& path) {
+  return fs::is_regular_file(path) && !is_torch_file(path);
+}
+
 std::map<std::string, at::Tensor> select_prefix(const std::map<std::string, at::Tensor>& sd,
                                                 const std::string& prefix) {
   std::map<std::string, at::Tensor> out;

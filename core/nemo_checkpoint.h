@@ -34,6 +34,10 @@ struct NemoCheckpoint {
 // ("model.nemo: no member 'model_weights.ckpt' ...") or truncated.
 NemoCheckpoint read_nemo_checkpoint(const std::string& path);
 
+// True when `path` is not a torch.save file (a trellis checkpoint or a bare .ckpt) but an
+// archive: NeMo's .nemo. Used where both kinds are accepted (--finetune-from-model).
+bool is_nemo_archive(const std::string& path);
+
 // The entries of sd whose name starts with prefix, with the prefix removed:
 // select_prefix(sd, "encoder.") maps "encoder.layers.0.conv.batch_norm.weight" to
 // "layers.0.conv.batch_norm.weight". Tensors are shared, not copied.

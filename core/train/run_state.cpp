@@ -12,6 +12,7 @@
 #include "core/distributed/communicator.h"
 #include "core/error.h"
 #include "core/logging.h"
+#include "core/nemo_checkpoint.h"
 #include "core/programs.h"
 #include "core/strings.h"
 #include "core/train_options.h"
@@ -200,9 +201,16 @@ void RunState::build() {
     last = load_checkpoint(path);
     return last->save_dir == fs::weakly_canonical(ck.save_dir).string();
   };
+  // --finetune-from-model may name NeMo's own .nemo: its weights, under NeMo's keys.
+  auto read = [](const std::string& path) {
+    if (!is_nemo_archive(path)) return load_checkpoint(path);
+    CheckpointState s;
+    s.model = read_nemo_checkpoint(path).state_dict;
+    s.arch = "(NeMo .nemo)";
+    return s;
+  };
   if (auto plan = plan_resume(ck, own)) {
-    restore(*plan, (last && plan->path == last_path()) ? std::move(*last)
-                                                       : load_checkpoint(plan->path));
+    restore(*plan, (last && plan->path == last_path()) ? std::move(*last) : read(plan->path));
   } else {
     logger.info("no existing checkpoint found in {}: training from scratch", ck.save_dir);
     model_->load_pretrained();  // --w2v-path

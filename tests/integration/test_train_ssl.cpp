@@ -14,6 +14,7 @@
 #include "core/data/audio_writer.h"
 #include "core/interfaces/criterion.h"
 #include "core/registry.h"
+#include "nemo_file.h"
 #include "run_command.h"
 #include "skip.h"
 #include "train_log.h"
@@ -141,4 +142,51 @@ TEST_CASE("train --task masked_token_prediction: 2 processes equal 1 process wit
                                 .item<double>());
   }
   CHECK(worst < 1e-6);
+}
+
+TEST_CASE("train --task masked_token_prediction: continued pretraining from a NeMo .nemo",
+          "[integration][train][ssl][nemo]") {
+  // A .nemo holding a NEST model under NeMo's key names (here: the weights of a short trellis
+  // run, repacked as NeMo packs them) starts a new run through --finetune-from-model; a key
+  // missing from it is an error naming the key.
+  if (!trellis::arch_registry().contains("nest") ||
+      !trellis::criterion_registry().contains("mlm"))
+    trellis::testing::skip_test("the nest arch or the mlm criterion is not in this build");
+  const fs::path dir = trellis::testing::fresh_dir("train_ssl_nemo");
+  write_ssl_corpus(dir);
+  const std::string base = fmt::format(
+      "{} {} --task masked_token_prediction --train-subset train --valid-subset valid --arch nest "
+      "--encoder-embed-dim 32 --encoder-layers 1 --encoder-attention-heads 2 "
+      "--subsampling-conv-channels 16 --num-classes 64 --block-size 8 --mask-prob 0.05 "
+      "--criterion mlm --optimizer adam --lr 1e-3 --max-tokens 2000 --log-format simple "
+      "--log-interval 1 --threads 1 --no-epoch-checkpoints",
+      bin("train"), dir.string());
+  auto first = run_command(base + " --seed 3 --max-update 2 --save-dir " + (dir / "a").string());
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  auto weights = trellis::load_checkpoint((dir / "a" / "checkpoint_last.pt").string()).model;
+  weights["preprocessor.featurizer.window"] = torch::ones({400});  // NeMo's buffers: ignored
+  trellis::testing::write_nemo((dir / "nest.nemo").string(), "encoder:\n  d_model: 32\n", weights,
+                               /*gzip=*/true);
+  // another seed: the initial weights come from the .nemo, not from the seed
+  auto cont = run_command(base + " --seed 9 --max-update 1 --finetune-from-model " +
+                          (dir / "nest.nemo").string() + " --save-dir " + (dir / "b").string());
+  INFO(cont.output);
+  REQUIRE(cont.exit_code == 0);
+  CHECK(cont.output.find("fine-tuning from the weights of") != std::string::npos);
+  auto after = trellis::load_checkpoint((dir / "b" / "checkpoint_last.pt").string()).model;
+  // the frozen quantizer and mask embedding carry over exactly (the targets do not change)
+  for (const char* k : {"quantizer.codebooks", "quantizer.proj.weight",
+                        "mask_processor.mask_embedding"}) {
+    INFO(k);
+    CHECK(torch::equal(after.at(k), weights.at(k)));
+  }
+  CHECK(after.at("quantizer.codebooks").scalar_type() == torch::kDouble);
+
+  weights.erase("encoder.layers.0.norm_out.weight");
+  trellis::testing::write_nemo((dir / "bad.nemo").string(), "", weights);
+  auto bad = run_command(base + " --max-update 1 --finetune-from-model " +
+                         (dir / "bad.nemo").string() + " --save-dir " + (dir / "c").string());
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.output.find("encoder.layers.0.norm_out.weight") != std::string::npos);
 }
