@@ -6,6 +6,8 @@ trellis's `nest` model. Per update, on a fixed synthetic batch of clean and nois
 features (B x T x 80, every utterance T frames, T % 16 == 0):
 
   targets   = RandomProjectionVectorQuantizer(clean)       frozen, 8 frames -> 640 -> 16 -> 8192 codes
+              (l2 search as NeMo writes it: the norm of every difference, in float64;
+              --quantizer-search matmul: |x|^2 + |c|^2 - 2 x.c instead)
   masked    = RandomBlockMasking(noisy)                    mask_prob 0.01, blocks of 40 frames
   log_probs = log_softmax(Conv1d(D, 8192, 1)(FastConformerEncoder(masked)))
   loss      = NLL over the positions whose 8 frames are > 80 % masked
@@ -166,9 +168,9 @@ class Encoder(nn.Module):  # NeMo ConformerEncoder (rel_pos, xscaling)
 
 
 class Quantizer(nn.Module):  # NeMo RandomProjectionVectorQuantizer, frozen
-    def __init__(self, feat_in, combine, code_dim, classes, books):
+    def __init__(self, feat_in, combine, code_dim, classes, books, search="nemo"):
         super().__init__()
-        self.combine, self.books, self.code_dim = combine, books, code_dim
+        self.combine, self.books, self.code_dim, self.search = combine, books, code_dim, search
         self.proj = nn.Linear(feat_in * combine, books * code_dim, bias=False)
         nn.init.xavier_normal_(self.proj.weight)
         cb = torch.randn(books, classes, code_dim, dtype=torch.float64)
@@ -180,7 +182,11 @@ class Quantizer(nn.Module):  # NeMo RandomProjectionVectorQuantizer, frozen
         b, t, f = feats.shape
         x = self.proj(feats.reshape(b, t // self.combine, f * self.combine))
         x = F.normalize(x.view(b, -1, self.books, self.code_dim), dim=-1).double()
-        dist = (x.unsqueeze(3) - self.codebooks[None, None]).norm(dim=-1)  # B x T' x G x C, float64
+        if self.search == "matmul":  # |x|^2 + |c|^2 - 2 x.c (not NeMo's code; for comparison)
+            dist = x.pow(2).sum(-1, keepdim=True) + self.codebooks.pow(2).sum(-1) \
+                - 2 * torch.einsum("btgd,gcd->btgc", x, self.codebooks)
+        else:  # NeMo's: the norm of every difference, B x T' x G x C x code_dim in float64
+            dist = (x.unsqueeze(3) - self.codebooks[None, None]).norm(dim=-1)
         return dist.argmin(-1)
 
 
@@ -213,7 +219,7 @@ class Nest(nn.Module):
         self.encoder = Encoder(a)
         self.decoder = nn.Conv1d(a.dim, a.num_classes, 1)  # MultiSoftmaxDecoder, 1 book
         nn.init.xavier_uniform_(self.decoder.weight)
-        self.quantizer = Quantizer(a.feat_in, 8, 16, a.num_classes, 1)
+        self.quantizer = Quantizer(a.feat_in, 8, 16, a.num_classes, 1, a.quantizer_search)
         self.mask_processor = BlockMasking(a.feat_in, 0.01, 40)
 
     def forward(self, clean, noisy, lengths, gen):
@@ -241,6 +247,8 @@ def main():
                  ("feat-in", 80), ("num-classes", 8192), ("batch", 4), ("frames", 0),
                  ("steps", 5), ("warmup-steps", 1), ("threads", 2), ("seed", 1)]:
         p.add_argument("--" + k, type=int, default=v)
+    p.add_argument("--quantizer-search", choices=["nemo", "matmul"], default="nemo",
+                   help="l2 code search: NeMo's norm of all differences, or the matmul expansion")
     p.add_argument("--profile", default="", help="chrome trace of the last update (legacy profiler)")
     for k, v in [("seconds", 8.0), ("lr", 1e-3), ("dropout", 0.1), ("dropout-att", 0.1)]:
         p.add_argument("--" + k, type=float, default=v)

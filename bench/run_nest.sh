@@ -7,10 +7,12 @@
 #   bench/run_nest.sh                               # small preset, 4 x 8 s, 5 updates after 1
 #   THREADS=1 ARGS="--layers 4 --batch 2 --seconds 4" bench/run_nest.sh
 #   ROUNDS=3 bench/run_nest.sh                      # alternate the sides 3 times (a busy machine)
+#   REF_ARGS="--quantizer-search matmul" bench/run_nest.sh   # the reference with trellis's l2 search
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}
 args=(--threads "$threads" ${ARGS:-})
+ref_args=(${REF_ARGS:-})  # reference-only flags, e.g. REF_ARGS="--quantizer-search matmul"
 coretype=Haswell
 grep -qw avx512f /proc/cpuinfo && coretype=SkylakeX
 export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -39,8 +41,8 @@ mn() { sed -nE 's/^RESULT: .*\(min ([0-9.]+),.*/\1/p' <<<"$1"; }
 cpu() { sed -nE 's/^RESULT: .*\| CPU ([0-9.]+) ms.*/\1/p' <<<"$1"; }
 refs=() ours_ms=() ref_min=() ours_min=() ref_cpu=() ours_cpu=()
 for ((round = 1; round <= ${ROUNDS:-1}; ++round)); do
-  echo "== round $round, reference: bench/ref_nest.py ${args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
-  ref=$("${pin[@]}" /usr/bin/python3 "$root/bench/ref_nest.py" "${args[@]}")
+  echo "== round $round, reference: bench/ref_nest.py ${args[*]} ${ref_args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  ref=$("${pin[@]}" /usr/bin/python3 "$root/bench/ref_nest.py" "${args[@]}" ${ref_args[@]+"${ref_args[@]}"})
   echo "$ref"
   echo "== round $round, trellis: build/bin/bench_nest ${args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
   ours=$("${pin[@]}" "${BENCH_NEST:-$root/build/bin/bench_nest}" "${args[@]}")
