@@ -17,6 +17,7 @@
 #include "nemo_file.h"
 #include "run_command.h"
 #include "skip.h"
+#include "train_corpus.h"
 #include "train_log.h"
 
 namespace fs = std::filesystem;
@@ -189,4 +190,83 @@ TEST_CASE("train --task masked_token_prediction: continued pretraining from a Ne
                          (dir / "bad.nemo").string() + " --save-dir " + (dir / "c").string());
   CHECK(bad.exit_code != 0);
   CHECK(bad.output.find("encoder.layers.0.norm_out.weight") != std::string::npos);
+}
+
+TEST_CASE("SSL pipeline (reduced demonstration): the masked-token loss falls, accuracy rises "
+          "above chance, and CTC fine-tuning starts from the pretrained encoder",
+          "[integration][train][ssl]") {
+  // The reduced version of docs/ssl.md's demonstration: NEST pretraining on unlabelled audio,
+  // then fastconformer_ctc on the labelled espeak-ng test corpus from its encoder.
+  if (!trellis::arch_registry().contains("nest") ||
+      !trellis::criterion_registry().contains("mlm"))
+    trellis::testing::skip_test("the nest arch or the mlm criterion is not in this build");
+  const std::string raw = trellis::testing::train_corpus_raw();
+  if (raw.empty()) trellis::testing::skip_test("espeak-ng or sox not installed");
+  const fs::path dir = trellis::testing::fresh_dir("ssl_pipeline");
+  write_ssl_corpus(dir);
+  const std::string sizes =
+      " --encoder-embed-dim 32 --encoder-layers 1 --encoder-attention-heads 2 "
+      "--subsampling-conv-channels 16 --threads 1 --log-format simple --no-epoch-checkpoints";
+  auto pt = run_command(
+      bin("train") + " " + dir.string() +
+      " --task masked_token_prediction --train-subset train --valid-subset valid --arch nest "
+      "--num-classes 64 --block-size 8 --mask-prob 0.2 --criterion mlm --optimizer adam "
+      "--lr 3e-3 --max-tokens 2000 --max-update 120 --log-interval 10 --seed 1 --save-dir " +
+      (dir / "pt").string() + sizes);
+  INFO(pt.output);
+  REQUIRE(pt.exit_code == 0);
+  const auto losses = inner_values(pt.output, "loss");
+  const auto accuracy = inner_values(pt.output, "accuracy");
+  REQUIRE(losses.size() == 12);
+  REQUIRE(accuracy.size() == 12);
+  // base-2 loss: chance is log2(64) = 6 bits; accuracy: chance is 1 of 64 classes (1.6%)
+  CHECK(std::stod(losses.back()) < std::stod(losses.front()) - 0.4);
+  const double late_accuracy =
+      (std::stod(accuracy[9]) + std::stod(accuracy[10]) + std::stod(accuracy[11])) / 3;
+  CHECK(late_accuracy > 3 * 100.0 / 64);
+
+  // Labelled data with the same front end: the espeak corpus's audio, NeMo log-mel on the fly.
+  const fs::path data = dir / "labelled";
+  fs::create_directories(data);
+  fs::copy_file(fs::path(raw) / "dict.txt", data / "dict.txt");
+  for (const char* split : {"train", "dev"}) {
+    std::ifstream in(fs::path(raw) / (std::string(split) + ".tsv"));
+    std::ofstream out(data / (std::string(split) + ".tsv"));
+    std::string line;
+    for (int n = 0; std::getline(in, line); ++n) {
+      if (n > 0) {  // n_frames: samples -> 10 ms frames
+        auto a = line.find('\t'), b = line.find('\t', a + 1), c = line.find('\t', b + 1);
+        line = line.substr(0, b + 1) + std::to_string(std::stoll(line.substr(b + 1, c - b - 1)) / 160) +
+               line.substr(c);
+      }
+      out << line << "\n";
+    }
+  }
+  std::ofstream(data / "config.yaml")
+      << "vocab_filename: dict.txt\nbpe_tokenizer: {bpe: characters}\ninput_channels: 1\n"
+         "input_feat_per_channel: 80\nuse_sample_rate: 16000\nfront_end: nemo_mel\n";
+  const std::string pretrained = (dir / "pt" / "checkpoint_last.pt").string();
+  auto ft = run_command(bin("train") + " " + data.string() +
+                        " --task speech_to_text --arch fastconformer_ctc --criterion ctc "
+                        "--zero-infinity --optimizer adam --lr 1e-3 --max-tokens 3000 "
+                        "--max-update 2 --freeze-finetune-updates 2 --valid-subset dev "
+                        "--log-interval 1 --w2v-path " +
+                        pretrained + " --save-dir " + (dir / "ft").string() + sizes);
+  INFO(ft.output);
+  REQUIRE(ft.exit_code == 0);
+  CHECK(ft.output.find("encoder tensors (CTC head newly initialized)") != std::string::npos);
+  // Frozen for its 2 updates: the encoder's weights are still the pretrained ones.
+  const auto before = trellis::load_checkpoint(pretrained).model;
+  const auto after = trellis::load_checkpoint((dir / "ft" / "checkpoint_last.pt").string()).model;
+  int compared = 0;
+  for (const auto& [k, t] : after) {
+    if (k.rfind("encoder.", 0) != 0 || k.find("running_") != std::string::npos ||
+        k.find("num_batches") != std::string::npos)
+      continue;
+    INFO(k);
+    CHECK(torch::equal(t, before.at(k)));
+    ++compared;
+  }
+  CHECK(compared > 20);
+  CHECK(after.count("quantizer.codebooks") == 0);
 }
