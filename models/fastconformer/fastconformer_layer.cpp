@@ -13,9 +13,11 @@ FastConformerFeedForwardImpl::FastConformerFeedForwardImpl(int64_t dim, int64_t 
   linear2_ = register_module("linear2", nn::Linear(nn::LinearOptions(hidden, dim).bias(use_bias)));
 }
 
-// x: (B, T, D) -> (B, T, D)
+// x: (B, T, D) -> (B, T, D). at::linear, not torch::nn::Linear::forward: for a contiguous 3-d
+// input it is one addmm with the bias folded in (the module runs matmul, then add_).
 at::Tensor FastConformerFeedForwardImpl::forward(const at::Tensor& x) {
-  return linear2_(dropout_(torch::silu(linear1_(x))));
+  at::Tensor h = torch::silu(at::linear(x, linear1_->weight, linear1_->bias));
+  return at::linear(dropout_(h), linear2_->weight, linear2_->bias);
 }
 
 FastConformerLayerImpl::FastConformerLayerImpl(const FastConformerOptions& o) {

@@ -67,7 +67,8 @@ std::pair<at::Tensor, at::Tensor> DwStridingSubsamplerImpl::forward(const at::Te
   h = mask_time(h, len);  // B x C x T' x F'
   const int64_t B = h.size(0), T = h.size(2);
   auto flat = h.transpose(1, 2).reshape({B, T, -1});  // B x T' x (C * F'), channel-major
-  return {out_->forward(flat), len};
+  // at::linear: one addmm with the bias (torch::nn::Linear::forward: matmul, then add_)
+  return {at::linear(flat, out_->weight, out_->bias), len};
 }
 
 }  // namespace trellis
