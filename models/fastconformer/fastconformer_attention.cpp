@@ -9,8 +9,6 @@
 namespace trellis {
 
 namespace nn = torch::nn;
-using torch::indexing::None;
-using torch::indexing::Slice;
 
 FastConformerAttentionImpl::FastConformerAttentionImpl(int64_t embed_dim, int64_t num_heads,
                                                        double dropout_att, bool use_bias)
@@ -60,10 +58,13 @@ at::Tensor FastConformerAttentionImpl::forward(const at::Tensor& x, const at::Te
   auto qt = q.transpose(1, 2);                                                     // B x T x H x d
   auto ac = torch::matmul((qt + pos_bias_u_).transpose(1, 2), k.transpose(-2, -1));
   auto bd = torch::matmul((qt + pos_bias_v_).transpose(1, 2), p.transpose(-2, -1));
-  // rel_shift: B x H x T x (2T-1) -> B x H x T x T with bd'[i, j] = bd[i, T-1-i+j]
-  auto padded = torch::cat({bd.new_zeros({B, heads_, T, 1}), bd}, -1).view({B, heads_, 2 * T, T});
-  bd = padded.index({Slice(), Slice(), Slice(1, None)}).reshape({B, heads_, T, 2 * T - 1});
-  auto scores = (ac + bd.narrow(-1, 0, T)) / std::sqrt(double(d));
+  // rel_shift: B x H x T x (2T-1) -> B x H x T x T with bd'[i, j] = bd[i, T-1-i+j], NeMo's
+  // pad/view/slice/narrow as a strided view of the contiguous bd, no copies: element (i, j) sits
+  // at (T-1) + i*(2T-1) - i + j, so rows step by 2T-2 >= T (T >= 2), never overlapping.
+  bd = bd.contiguous();
+  bd = bd.as_strided({B, heads_, T, T}, {heads_ * T * (2 * T - 1), T * (2 * T - 1), 2 * T - 2, 1},
+                     bd.storage_offset() + T - 1);
+  auto scores = (ac + bd) / std::sqrt(double(d));
   auto mask = (pad.unsqueeze(1) | pad.unsqueeze(2)).unsqueeze(1);  // B x 1 x T x T, q or k pad
   scores = scores.masked_fill(mask, -10000.0);
   auto attn = dropout_(torch::softmax(scores, -1).masked_fill(mask, 0.0));
