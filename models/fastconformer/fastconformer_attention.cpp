@@ -64,9 +64,9 @@ at::Tensor FastConformerAttentionImpl::forward(const at::Tensor& x, const at::Te
   bd = bd.contiguous();
   bd = bd.as_strided({B, heads_, T, T}, {heads_ * T * (2 * T - 1), T * (2 * T - 1), 2 * T - 2, 1},
                      bd.storage_offset() + T - 1);
-  auto scores = (ac + bd) / std::sqrt(double(d));
   auto mask = (pad.unsqueeze(1) | pad.unsqueeze(2)).unsqueeze(1);  // B x 1 x T x T, q or k pad
-  scores = scores.masked_fill(mask, -10000.0);
+  // (ac + bd) / sqrt(d), masked: in place on the sum's fresh tensor (neither backward needs it)
+  auto scores = at::add(ac, bd).div_(std::sqrt(double(d))).masked_fill_(mask, -10000.0);
   auto attn = dropout_(torch::softmax(scores, -1).masked_fill(mask, 0.0));
   auto ctx = torch::matmul(attn, v).transpose(1, 2).reshape({B, T, embed_dim_});
   return fused_linear(linear_out_, ctx);

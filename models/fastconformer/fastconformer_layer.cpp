@@ -48,10 +48,11 @@ FastConformerLayerImpl::FastConformerLayerImpl(const FastConformerOptions& o) {
 // x: (B, T, D); pad: (B, T); pos_emb: (2T-1, D) -> (B, T, D)
 at::Tensor FastConformerLayerImpl::forward(const at::Tensor& x, const at::Tensor& pad,
                                            const at::Tensor& pos_emb) {
-  auto r = x + 0.5 * dropout_(feed_forward1_(norm_feed_forward1_(x)));
+  // x + 0.5 * f(x) as one add with alpha 0.5 (exact: halving rounds nothing)
+  auto r = at::add(x, dropout_(feed_forward1_(norm_feed_forward1_(x))), 0.5);
   r = r + dropout_(self_attn_(norm_self_att_(r), pad, pos_emb));
   r = r + dropout_(conv_(norm_conv_(r), pad));
-  r = r + 0.5 * dropout_(feed_forward2_(norm_feed_forward2_(r)));
+  r = at::add(r, dropout_(feed_forward2_(norm_feed_forward2_(r))), 0.5);
   return norm_out_(r);
 }
 
