@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/io/tar_reader.h"
 #include "core/io/torch_pickle.h"
+#include "core/safetensor_tensor.h"
 
 namespace fs = std::filesystem;
 
@@ -52,26 +53,6 @@ bool is_torch_file(const std::string& path) {
   return in.gcount() >= 1 && head[0] == 0x80;
 }
 
-at::ScalarType scalar_type(const std::string& dtype, const std::string& where) {
-  static const std::map<std::string, at::ScalarType> types = {
-      {"F32", at::kFloat}, {"F16", at::kHalf}, {"BF16", at::kBFloat16}, {"F64", at::kDouble},
-      {"I64", at::kLong},  {"I32", at::kInt},  {"I16", at::kShort},     {"I8", at::kChar},
-      {"U8", at::kByte},   {"BOOL", at::kBool}};
-  auto it = types.find(dtype);
-  TRELLIS_CHECK(it != types.end(), DataError, "{}: unsupported tensor dtype {}", where, dtype);
-  return it->second;
-}
-
-// SafeTensor -> CPU tensor of the same dtype and shape
-at::Tensor to_tensor(const SafeTensor& t, const std::string& where) {
-  at::Tensor out = at::empty(t.shape, at::TensorOptions().dtype(scalar_type(t.dtype, where)));
-  TRELLIS_CHECK(size_t(out.nbytes()) == t.data.size(), DataError,
-                "{}: {} bytes of data for shape [{}] ({} bytes)", where, t.data.size(),
-                fmt::join(t.shape, ", "), out.nbytes());
-  if (!t.data.empty()) std::memcpy(out.data_ptr(), t.data.data(), t.data.size());
-  return out;
-}
-
 // The state dict of a torch.save file: the root, or its "state_dict" (Lightning checkpoints).
 // `where` names the file in errors ("model.nemo:model_weights.ckpt").
 std::map<std::string, at::Tensor> read_state_dict(const std::string& file,
@@ -95,7 +76,7 @@ std::map<std::string, at::Tensor> read_state_dict(const std::string& file,
   std::map<std::string, at::Tensor> out;
   for (const auto& [name, t] : raw) {
     if (name.rfind(kDroppedPrefix, 0) == 0) continue;
-    out.emplace(name, to_tensor(t, where + ": " + name));
+    out.emplace(name, tensor_of_safetensor(t, where + ": " + name));
   }
   TRELLIS_CHECK(!out.empty(), DataError, "{}: the state dict holds no tensors", where);
   return out;

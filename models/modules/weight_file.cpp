@@ -11,6 +11,7 @@
 #include "core/io/safetensors.h"
 #include "core/io/torch_pickle.h"
 #include "core/nemo_checkpoint.h"
+#include "core/safetensor_tensor.h"
 #include "core/error.h"
 
 namespace fs = std::filesystem;
@@ -18,16 +19,6 @@ namespace fs = std::filesystem;
 namespace trellis {
 
 namespace {
-
-at::ScalarType scalar_type(const std::string& dtype, const std::string& where) {
-  static const std::map<std::string, at::ScalarType> types = {
-      {"F32", at::kFloat}, {"F16", at::kHalf}, {"BF16", at::kBFloat16}, {"F64", at::kDouble},
-      {"I64", at::kLong},  {"I32", at::kInt},  {"I16", at::kShort},     {"I8", at::kChar},
-      {"U8", at::kByte},   {"BOOL", at::kBool}};
-  auto it = types.find(dtype);
-  TRELLIS_CHECK(it != types.end(), DataError, "{}: unsupported tensor dtype {}", where, dtype);
-  return it->second;
-}
 
 void add_tensors(std::map<std::string, at::Tensor>& out,
                  const std::map<std::string, SafeTensor>& in, const std::string& file) {
@@ -101,13 +92,9 @@ bool is_safetensors(const std::string& path) {
 
 }  // namespace
 
-// t -> CPU tensor of its dtype and shape
+// t -> CPU tensor of its dtype and shape, floating types as float32
 at::Tensor tensor_from_safetensor(const SafeTensor& t, const std::string& where) {
-  at::Tensor out = at::empty(t.shape, at::TensorOptions().dtype(scalar_type(t.dtype, where)));
-  TRELLIS_CHECK(static_cast<size_t>(out.nbytes()) == t.data.size(), DataError,
-                "{}: {} bytes of data for shape {} ({} bytes)", where, t.data.size(),
-                fmt::join(t.shape, "x"), out.nbytes());
-  if (!t.data.empty()) std::memcpy(out.data_ptr(), t.data.data(), t.data.size());
+  at::Tensor out = tensor_of_safetensor(t, where);
   return out.is_floating_point() ? out.to(at::kFloat) : out;
 }
 
