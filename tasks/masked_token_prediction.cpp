@@ -22,45 +22,13 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "tasks/speech_dataset.h"
+#include "tasks/task_helpers.h"
 
 namespace trellis {
 
 namespace {
 
 const log::Logger logger("trellis.task");
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-int64_t min_limit(int64_t a, int64_t b) {  // limits <= 0 mean none
-  if (a <= 0) return b;
-  if (b <= 0) return a;
-  return std::min(a, b);
-}
-
-// Per-feature normalisation over the valid frames (NeMo normalize: per_feature):
-// x = (x - mean) / (unbiased std + 1e-5). x: (T, F) row-major.
-void normalize_per_feature(std::vector<float>& x, int64_t T, int64_t F) {
-  for (int64_t f = 0; f < F; ++f) {
-    double sum = 0;
-    for (int64_t t = 0; t < T; ++t) sum += x[static_cast<size_t>(t * F + f)];
-    const double mean = sum / static_cast<double>(T);
-    double var = 0;
-    for (int64_t t = 0; t < T; ++t) {
-      const double d = x[static_cast<size_t>(t * F + f)] - mean;
-      var += d * d;
-    }
-    const double sd = T > 1 ? std::sqrt(var / static_cast<double>(T - 1)) : 0.0;
-    for (int64_t t = 0; t < T; ++t) {
-      float& v = x[static_cast<size_t>(t * F + f)];
-      v = static_cast<float>((v - mean) / (sd + 1e-5));
-    }
-  }
-}
 
 // The front end of clean and noisy audio. samples: (N) at 16 kHz -> (T, bins) row-major.
 // dither: the signal's own generator in training, null otherwise.
@@ -82,7 +50,7 @@ std::vector<float> compute_features(const std::vector<float>& samples,
   std::vector<float> x = compute_fbank_features(a, static_cast<int>(o.num_mel_bins), frames);
   TRELLIS_CHECK(*frames > 0, DataError, "audio too short for one feature frame ({} samples)",
                 samples.size());
-  normalize_per_feature(x, *frames, o.num_mel_bins);
+  normalize_per_feature(x.data(), *frames, o.num_mel_bins, x.data());
   return x;
 }
 

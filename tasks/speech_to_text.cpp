@@ -8,25 +8,13 @@
 #include "core/interfaces/criterion.h"
 #include "core/interfaces/model.h"
 #include "tasks/collate.h"
+#include "tasks/task_helpers.h"
 
 namespace trellis {
 
 namespace {
 
 const log::Logger logger("trellis.task");
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-int64_t min_limit(int64_t a, int64_t b) {  // limits <= 0 mean none
-  if (a <= 0) return b;
-  if (b <= 0) return a;
-  return std::min(a, b);
-}
 
 void check_train_names(const std::string& split) {
   for (const std::string& name : split_names(split)) {

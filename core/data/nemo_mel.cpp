@@ -203,19 +203,7 @@ std::vector<float> nemo_mel_features(const std::vector<float>& samples, const Ne
   const int64_t M = o.n_mels;
   std::vector<float> out(static_cast<size_t>(T * M));
   if (o.normalize_per_feature) {
-    for (int64_t m = 0; m < M; ++m) {
-      double mean = 0;
-      for (int64_t t = 0; t < T; ++t) mean += feats[size_t(t * M + m)];
-      mean /= double(T);
-      double var = 0;
-      for (int64_t t = 0; t < T; ++t) {
-        const double d = feats[size_t(t * M + m)] - mean;
-        var += d * d;
-      }
-      const double denom = std::sqrt(var / double(T - 1)) + 1e-5;
-      for (int64_t t = 0; t < T; ++t)
-        out[size_t(t * M + m)] = static_cast<float>((feats[size_t(t * M + m)] - mean) / denom);
-    }
+    normalize_per_feature(feats.data(), T, M, out.data());
   } else {
     for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(feats[i]);
   }

@@ -32,6 +32,7 @@
 // and 4.2e-5 (raw log-mel) of a float64 torch reference, about as close as NeMo's own float32 run
 // (tests/core/data/test_nemo_mel.cpp, tests/golden/make_nemo_mel_golden.py).
 
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -72,5 +73,25 @@ std::vector<float> nemo_mel_filterbank(const NemoMelOptions& o);
 // per (sample_rate, n_fft, win_length, n_mels, lowfreq, highfreq) and shared.
 std::vector<float> nemo_mel_features(const std::vector<float>& samples, const NemoMelOptions& o,
                                      std::mt19937_64* rng, int64_t* frames);
+
+// NeMo's per-feature normalisation (normalize: per_feature), shared with the pretraining task:
+// x (T, F) row-major -> out (may be x itself): per column, (x - mean) / (unbiased std + 1e-5),
+// statistics in double; one frame has std 0.
+template <class In>
+void normalize_per_feature(const In* x, int64_t T, int64_t F, float* out) {
+  for (int64_t f = 0; f < F; ++f) {
+    double mean = 0;
+    for (int64_t t = 0; t < T; ++t) mean += static_cast<double>(x[t * F + f]);
+    mean /= static_cast<double>(T);
+    double var = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      const double d = static_cast<double>(x[t * F + f]) - mean;
+      var += d * d;
+    }
+    const double denom = (T > 1 ? std::sqrt(var / static_cast<double>(T - 1)) : 0.0) + 1e-5;
+    for (int64_t t = 0; t < T; ++t)
+      out[t * F + f] = static_cast<float>((static_cast<double>(x[t * F + f]) - mean) / denom);
+  }
+}
 
 }  // namespace trellis
