@@ -1,7 +1,7 @@
 #pragma once
 // Criteria (--criterion): turn a model's output on a batch into a summed loss and summable stats
 // (fairseq's FairseqCriterion; docs/criteria.md, "How the trainer drives them"). Built-ins:
-// label_smoothed_cross_entropy, ctc, ctc_multi_loss.
+// label_smoothed_cross_entropy, ctc, ctc_multi_loss, mlm.
 //
 // Protocol, per micro-batch:
 //   LossOutput out = criterion.forward(net, targets);   // loss: SUM over the batch
