@@ -55,6 +55,18 @@ void write_ssl_corpus(const fs::path& dir) {
   trellis::write_audio_file((dir / "noise.wav").string(), noise, 1, 16000, "wav");
 }
 
+// The train command of a tiny nest model on write_ssl_corpus(dir)'s splits; flags the caller
+// appends override these (the parser keeps the last value).
+std::string tiny_nest_train(const fs::path& dir) {
+  return fmt::format(
+      "{} {} --task masked_token_prediction --train-subset train --valid-subset valid --arch nest "
+      "--encoder-embed-dim 32 --encoder-layers 1 --encoder-attention-heads 2 "
+      "--subsampling-conv-channels 16 --num-classes 64 --block-size 8 --mask-prob 0.05 "
+      "--criterion mlm --optimizer adam --lr 1e-3 --max-tokens 2000 --log-format simple "
+      "--log-interval 1 --threads 1",
+      bin("train"), dir.string());
+}
+
 }  // namespace
 
 TEST_CASE("train --task masked_token_prediction: nest + mlm pretrain, validate and resume "
@@ -65,14 +77,8 @@ TEST_CASE("train --task masked_token_prediction: nest + mlm pretrain, validate a
     trellis::testing::skip_test("the nest arch or the mlm criterion is not in this build");
   const fs::path dir = trellis::testing::fresh_dir("train_ssl");
   write_ssl_corpus(dir);
-  const std::string base = fmt::format(
-      "{} {} --task masked_token_prediction --noise-manifest {} --train-subset train "
-      "--valid-subset valid --arch nest --encoder-embed-dim 32 --encoder-layers 1 "
-      "--encoder-attention-heads 2 --subsampling-conv-channels 16 --num-classes 64 "
-      "--block-size 8 --mask-prob 0.05 --criterion mlm --optimizer adam --lr 1e-3 "
-      "--max-tokens 2000 --seed 3 --log-format simple --log-interval 1 --threads 1 "
-      "--save-interval-updates 100",
-      bin("train"), dir.string(), (dir / "noise.wav").string());
+  const std::string base = tiny_nest_train(dir) + " --noise-manifest " +
+                           (dir / "noise.wav").string() + " --seed 3 --save-interval-updates 100";
   auto straight = run_command(base + " --save-dir " + (dir / "a").string() +
                               " --max-update 6 --num-workers 2");
   INFO(straight.output);
@@ -112,15 +118,10 @@ TEST_CASE("train --task masked_token_prediction: 2 processes equal 1 process wit
     trellis::testing::skip_test("the nest arch or the mlm criterion is not in this build");
   const fs::path dir = trellis::testing::fresh_dir("train_ssl_dist");
   write_ssl_corpus(dir);
-  const std::string base = fmt::format(
-      "{} {} --task masked_token_prediction --noise-manifest {} --train-subset train "
-      "--valid-subset valid --arch nest --encoder-embed-dim 32 --encoder-layers 1 "
-      "--encoder-attention-heads 2 --subsampling-conv-channels 16 --num-classes 64 "
-      "--block-size 8 --mask-prob 0.05 --criterion mlm --optimizer adam --lr 1e-3 "
-      "--max-tokens 2000 --seed 3 --log-format simple --log-interval 1 --threads 1 --dropout 0 "
-      "--dropout-pre-encoder 0 --dropout-att 0 --no-syncbatchnorm --max-update 3 "
-      "--no-epoch-checkpoints",
-      bin("train"), dir.string(), (dir / "noise.wav").string());
+  const std::string base = tiny_nest_train(dir) + " --noise-manifest " +
+                           (dir / "noise.wav").string() +
+                           " --seed 3 --dropout 0 --dropout-pre-encoder 0 --dropout-att 0 "
+                           "--no-syncbatchnorm --max-update 3 --no-epoch-checkpoints";
   auto two = run_command(base + " --save-dir " + (dir / "two").string() +
                          " --distributed-world-size 2 --update-freq 1");
   INFO(two.output);
@@ -155,13 +156,7 @@ TEST_CASE("train --task masked_token_prediction: continued pretraining from a Ne
     trellis::testing::skip_test("the nest arch or the mlm criterion is not in this build");
   const fs::path dir = trellis::testing::fresh_dir("train_ssl_nemo");
   write_ssl_corpus(dir);
-  const std::string base = fmt::format(
-      "{} {} --task masked_token_prediction --train-subset train --valid-subset valid --arch nest "
-      "--encoder-embed-dim 32 --encoder-layers 1 --encoder-attention-heads 2 "
-      "--subsampling-conv-channels 16 --num-classes 64 --block-size 8 --mask-prob 0.05 "
-      "--criterion mlm --optimizer adam --lr 1e-3 --max-tokens 2000 --log-format simple "
-      "--log-interval 1 --threads 1 --no-epoch-checkpoints",
-      bin("train"), dir.string());
+  const std::string base = tiny_nest_train(dir) + " --no-epoch-checkpoints";
   auto first = run_command(base + " --seed 3 --max-update 2 --save-dir " + (dir / "a").string());
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
@@ -207,12 +202,9 @@ TEST_CASE("SSL pipeline (reduced demonstration): the masked-token loss falls, ac
   const std::string sizes =
       " --encoder-embed-dim 32 --encoder-layers 1 --encoder-attention-heads 2 "
       "--subsampling-conv-channels 16 --threads 1 --log-format simple --no-epoch-checkpoints";
-  auto pt = run_command(
-      bin("train") + " " + dir.string() +
-      " --task masked_token_prediction --train-subset train --valid-subset valid --arch nest "
-      "--num-classes 64 --block-size 8 --mask-prob 0.2 --criterion mlm --optimizer adam "
-      "--lr 3e-3 --max-tokens 2000 --max-update 120 --log-interval 10 --seed 1 --save-dir " +
-      (dir / "pt").string() + sizes);
+  auto pt = run_command(tiny_nest_train(dir) +
+                        " --mask-prob 0.2 --lr 3e-3 --max-update 120 --log-interval 10 --seed 1 "
+                        "--no-epoch-checkpoints --save-dir " + (dir / "pt").string());
   INFO(pt.output);
   REQUIRE(pt.exit_code == 0);
   const auto losses = inner_values(pt.output, "loss");
