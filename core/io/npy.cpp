@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include "core/error.h"
 #include "core/io/half.h"
@@ -117,49 +118,54 @@ NpyArray decode_npy(const uint8_t* data, size_t size, const std::string& where) 
     throw DataError(
         fmt::format("{}: unsupported .npy dtype '{}' (big-endian or unknown)", where, d));
   }
-  size_t n = 1;
-  for (int64_t s : shape) n *= size_t(s);
-  size_t item = kind.size() == 2 ? size_t(kind[1] - '0') : 0;
-  size_t offset = header_start + header_len;
+  static const std::map<std::string, size_t> kItem = {
+      {"f2", 2}, {"f4", 4}, {"f8", 8}, {"i1", 1}, {"u1", 1}, {"b1", 1}, {"i2", 2},
+      {"u2", 2}, {"i4", 4}, {"u4", 4}, {"i8", 8}, {"u8", 8}};
+  auto item = kItem.find(kind);
+  if (item == kItem.end()) {
+    throw DataError(fmt::format("{}: unsupported .npy dtype '{}'", where, d));
+  }
+  // The shape is checked against the bytes present before anything is allocated.
+  const size_t offset = header_start + header_len;
+  size_t n = 1, bytes = 0;
+  bool overflow = false;
+  for (int64_t s : shape) overflow |= __builtin_mul_overflow(n, size_t(s), &n);
+  overflow |= __builtin_mul_overflow(n, item->second, &bytes);
+  if (overflow || bytes > size - offset) {
+    throw DataError(fmt::format("{}: truncated .npy data ({} bytes for shape ({}), need {})",
+                                where, size - offset, fmt::join(shape, ", "),
+                                overflow ? std::string("more than 2^64") : std::to_string(bytes)));
+  }
   NpyArray out;
   out.shape = shape;
   out.data.resize(n);
-  auto need = [&](size_t bytes) {
-    if (offset + n * bytes > size) {
-      throw DataError(
-          fmt::format("{}: truncated .npy data ({} bytes for shape of {} values, need {})", where,
-                      size - offset, n, n * bytes));
-    }
-  };
   const uint8_t* p = data + offset;
   float* o = out.data.data();
   if (kind == "f4") {
-    need(4), convert<float>(p, n, o);
+    convert<float>(p, n, o);
   } else if (kind == "f8") {
-    need(8), convert<double>(p, n, o);
+    convert<double>(p, n, o);
   } else if (kind == "f2") {
-    need(2);
     for (size_t i = 0; i < n; ++i) o[i] = half_to_float(uint16_t(p[2 * i] | (p[2 * i + 1] << 8)));
   } else if (kind == "i1") {
-    need(1), convert<int8_t>(p, n, o);
+    convert<int8_t>(p, n, o);
   } else if (kind == "u1" || kind == "b1") {
-    need(1), convert<uint8_t>(p, n, o);
+    convert<uint8_t>(p, n, o);
   } else if (kind == "i2") {
-    need(2), convert<int16_t>(p, n, o);
+    convert<int16_t>(p, n, o);
   } else if (kind == "u2") {
-    need(2), convert<uint16_t>(p, n, o);
+    convert<uint16_t>(p, n, o);
   } else if (kind == "i4") {
-    need(4), convert<int32_t>(p, n, o);
+    convert<int32_t>(p, n, o);
   } else if (kind == "u4") {
-    need(4), convert<uint32_t>(p, n, o);
+    convert<uint32_t>(p, n, o);
   } else if (kind == "i8") {
-    need(8), convert<int64_t>(p, n, o);
+    convert<int64_t>(p, n, o);
   } else if (kind == "u8") {
-    need(8), convert<uint64_t>(p, n, o);
+    convert<uint64_t>(p, n, o);
   } else {
     throw DataError(fmt::format("{}: unsupported .npy dtype '{}'", where, d));
   }
-  (void)item;
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include "core/io/pickle_machine.h"
 
@@ -81,6 +82,54 @@ PickleRef numpy_scalar(const std::vector<PickleRef>& a) {
 }
 
 }  // namespace
+
+bool pickle_global_known(const std::string& g) {
+  static const std::set<std::string> kExact = {
+      // torch.save: tensors, parameters, tensor subclasses, sizes, devices
+      "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
+      "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+      "torch._utils._rebuild_from_type", "torch._tensor._rebuild_from_type_v2", "torch.Size",
+      "torch.device", "torch.serialization._get_layout", "torch.strided",
+      // LibTorch's torch::pickle_save type tags
+      "torch.jit._pickle.restore_type_tag", "torch.jit._pickle.build_intlist",
+      "torch.jit._pickle.build_doublelist", "torch.jit._pickle.build_boollist",
+      "torch.jit._pickle.build_tensorlist",
+      // containers and plain data
+      "collections.OrderedDict", "collections.defaultdict", "collections.Counter",
+      "collections.deque", "builtins.dict", "builtins.list", "builtins.tuple", "builtins.set",
+      "builtins.frozenset", "builtins.bytes", "builtins.bytearray", "builtins.int",
+      "builtins.float", "builtins.str", "builtins.bool", "builtins.complex", "builtins.slice",
+      "builtins.object", "builtins.getattr", "copyreg._reconstructor", "copyreg.__newobj__",
+      "copyreg.__newobj_ex__", "_codecs.encode", "argparse.Namespace", "pathlib.Path",
+      "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePosixPath",
+      "pathlib.PureWindowsPath",
+      // numpy scalars and arrays in fairseq / NeMo extra state
+      "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
+      "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.dtype",
+      "numpy.ndarray"};
+  static const char* const kStorages[] = {"Float",    "Double", "Half",  "BFloat16",
+                                          "Long",     "Int",    "Short", "Char",
+                                          "Byte",     "Bool",   "Untyped"};
+  static const char* const kDtypes[] = {
+      "float32", "float", "float64", "double", "float16", "half",    "bfloat16", "int64", "long",
+      "int32",   "int",   "int16",   "short",  "int8",    "uint8",   "bool",     "complex64",
+      "complex128", "cfloat", "cdouble"};
+  // Data classes of the checkpoints read here (fairseq's configs and enums, omegaconf nodes,
+  // typing annotations in omegaconf metadata, numpy 2's dtype classes): rebuilt as objects.
+  static const char* const kPrefixes[] = {"omegaconf.", "typing.", "fairseq.", "numpy.dtypes."};
+  if (kExact.count(g)) return true;
+  for (const char* p : kPrefixes) {
+    if (g.compare(0, std::strlen(p), p) == 0) return true;
+  }
+  for (const char* t : kStorages) {
+    const std::string name = std::string(t) + "Storage";
+    if (g == "torch." + name || g == "torch.cuda." + name) return true;
+  }
+  for (const char* d : kDtypes) {
+    if (g == std::string("torch.") + d) return true;
+  }
+  return false;
+}
 
 PickleRef call_pickle_builtin(const std::string& g, const std::vector<PickleRef>& a) {
   // LibTorch's torch::pickle_save (our own checkpoints) tags typed containers:
@@ -200,7 +249,10 @@ PickleRef Machine::call(const PickleRef& fn, const PickleRef& args) {
     if (hooks_.call) {
       if (PickleRef r = hooks_.call(fn->str, args)) return r;
     }
-    if (PickleRef r = call_pickle_builtin(fn->str, args->items)) return r;
+    if (PickleRef r = call_pickle_builtin(fn->str, args->items)) {
+      if (r->is(Kind::kGlobal)) check_global(r->str);  // getattr(module, name)
+      return r;
+    }
   }
   auto o = PickleValue::make_text(Kind::kObject, fn->is(Kind::kGlobal) ? fn->str : "?");
   o->items = args->items;
@@ -212,7 +264,22 @@ PickleRef Machine::global(const std::string& module, const std::string& name) {
   const std::string m = module == "__builtin__" ? "builtins"
                         : module == "copy_reg"  ? "copyreg"
                                                 : module;
+  check_global(m + "." + name);
   return PickleValue::make_text(Kind::kGlobal, m + "." + name);
+}
+
+void Machine::check_global(const std::string& g) {
+  if (pickle_global_known(g)) return;
+  for (const std::string& x : hooks_.extra_globals) {
+    if (g == x || (!x.empty() && x.back() == '.' && g.compare(0, x.size(), x) == 0)) return;
+  }
+  const bool module = g.compare(0, 10, "torch.nn.m") == 0 || g.compare(0, 11, "torch.optim") == 0;
+  fail(fmt::format("unknown global '{}' refused{}: a checkpoint is read as data, and trellis accepts "
+                   "only the classes and functions it knows (see pickle_global_known in "
+                   "core/io/torch_pickle.h); nothing was executed",
+                   g.substr(0, 200),
+                   module ? " (a pickled torch module or optimizer: save its state_dict() instead)"
+                          : ""));
 }
 
 void Machine::set_items(const PickleRef& target, const std::vector<PickleRef>& kv) {

@@ -77,7 +77,8 @@ class Machine {
   int64_t text_int(const std::string& s);  // INT, LONG, GET, PUT text
   PickleRef long_bytes(uint64_t n);        // LONG1 / LONG4: little-endian two's complement
   PickleRef call(const PickleRef& fn, const PickleRef& args);  // REDUCE, NEWOBJ, INST, OBJ
-  PickleRef global(const std::string& module, const std::string& name);
+  PickleRef global(const std::string& module, const std::string& name);  // checked
+  void check_global(const std::string& g);  // DataError unless known or in hooks_.extra_globals
   void set_items(const PickleRef& target, const std::vector<PickleRef>& kv);
   void append(const PickleRef& target, const std::vector<PickleRef>& items);
   void build(const PickleRef& obj, const PickleRef& state);  // BUILD: obj.__setstate__(state)

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -10,6 +11,8 @@
 
 namespace trellis {
 namespace {
+
+constexpr uint64_t kMaxHeader = 100 << 20;  // the format's own limit (100 MB)
 
 size_t dtype_size(const std::string& d, const std::string& where) {
   if (d == "F64" || d == "I64" || d == "U64") return 8;
@@ -79,8 +82,10 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
   in.read(reinterpret_cast<char*>(&header_len), 8);
   in.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(in.tellg());
-  if (file_size < 8 || header_len > file_size - 8) {
-    throw DataError(fmt::format("{}: not a safetensors file (bad header length)", path));
+  if (file_size < 8 || header_len > file_size - 8 || header_len > kMaxHeader) {
+    throw DataError(fmt::format(
+        "{}: not a safetensors file (header length {} in a file of {} bytes; at most {})", path,
+        header_len, file_size, std::min<uint64_t>(file_size < 8 ? 0 : file_size - 8, kMaxHeader)));
   }
   std::string header(header_len, '\0');
   in.seekg(8);
@@ -91,9 +96,17 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
   } catch (const std::exception& e) {
     throw DataError(fmt::format("{}: malformed safetensors header: {}", path, e.what()));
   }
-  const uint64_t base = 8 + header_len;
+  TRELLIS_CHECK(j.is_object(), DataError, "{}: safetensors header is not a JSON object", path);
+  const uint64_t base = 8 + header_len, data_size = file_size - base;
+  struct Range {
+    uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Range> ranges;
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (it.key() == "__metadata__") {
+      TRELLIS_CHECK(it.value().is_object(), DataError,
+                    "{}: safetensors __metadata__ is not a JSON object", path);
       for (auto m = it.value().begin(); m != it.value().end(); ++m) {
         metadata_[m.key()] = m.value().is_string() ? m.value().get<std::string>() : m.value().dump();
       }
@@ -103,12 +116,27 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
     try {
       SafeTensor t;
       t.dtype = it.value().at("dtype").get<std::string>();
-      t.shape = it.value().at("shape").get<std::vector<int64_t>>();
-      auto off = it.value().at("data_offsets").get<std::vector<uint64_t>>();
-      if (off.size() != 2 || off[1] < off[0] || base + off[1] > file_size ||
-          off[1] - off[0] != uint64_t(t.numel()) * dtype_size(t.dtype, where)) {
-        throw DataError(fmt::format("{}: data offsets do not match dtype and shape", where));
+      const size_t esize = dtype_size(t.dtype, where);
+      uint64_t bytes = esize;  // shape checked before anything is allocated
+      TRELLIS_CHECK(it.value().at("shape").is_array(), DataError, "{}: shape is not a list",
+                    where);
+      for (const auto& d : it.value().at("shape")) {
+        TRELLIS_CHECK(d.is_number_integer() && d.get<int64_t>() >= 0, DataError,
+                      "{}: bad shape {}", where, it.value().at("shape").dump());
+        t.shape.push_back(d.get<int64_t>());
+        TRELLIS_CHECK(!__builtin_mul_overflow(bytes, uint64_t(t.shape.back()), &bytes), DataError,
+                      "{}: shape {} overflows", where, it.value().at("shape").dump());
       }
+      auto off = it.value().at("data_offsets").get<std::vector<uint64_t>>();
+      TRELLIS_CHECK(off.size() == 2 && off[0] <= off[1], DataError,
+                    "{}: data_offsets must be [begin, end]", where);
+      TRELLIS_CHECK(off[1] <= data_size, DataError,
+                    "{}: data_offsets [{}, {}] lie past the end of the data ({} bytes)", where,
+                    off[0], off[1], data_size);
+      TRELLIS_CHECK(off[1] - off[0] == bytes, DataError,
+                    "{}: data offsets [{}, {}] do not match dtype {} and shape [{}] ({} bytes)",
+                    where, off[0], off[1], t.dtype, fmt::join(t.shape, ", "), bytes);
+      ranges.push_back({off[0], off[1], it.key()});
       t.data.resize(off[1] - off[0]);
       in.seekg(static_cast<std::streamoff>(base + off[0]));
       in.read(reinterpret_cast<char*>(t.data.data()), static_cast<std::streamsize>(t.data.size()));
@@ -116,6 +144,14 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
     } catch (const nlohmann::json::exception& e) {
       throw DataError(fmt::format("{}: malformed entry: {}", where, e.what()));
     }
+  }
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  for (size_t k = 1; k < ranges.size(); ++k) {
+    TRELLIS_CHECK(ranges[k].begin >= ranges[k - 1].end, DataError,
+                  "{}: tensors '{}' and '{}' overlap (bytes [{}, {}) and [{}, {}))", path,
+                  ranges[k - 1].name, ranges[k].name, ranges[k - 1].begin, ranges[k - 1].end,
+                  ranges[k].begin, ranges[k].end);
   }
   if (!in) throw DataError(fmt::format("{}: truncated safetensors file", path));
 }

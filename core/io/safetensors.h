@@ -24,7 +24,10 @@ struct SafeTensor {
 
 class SafeTensorsFile {
  public:
-  // Reads the whole file; throws DataError naming the file on any malformed part.
+  // Reads the whole file; throws DataError naming the file on any malformed part. Untrusted
+  // input: the header length (at most 100 MB and within the file), each dtype, shape and
+  // data_offsets (within the data, matching dtype x shape, no two tensors overlapping) are
+  // checked before the tensor's bytes are allocated.
   explicit SafeTensorsFile(const std::string& path);
 
   bool contains(const std::string& name) const { return tensors_.count(name) > 0; }

@@ -5,6 +5,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -100,7 +101,8 @@ void TarReader::read_data(Sink&& sink) {
 
 std::string TarReader::read_all() {
   std::string out;
-  if (size_ > 0) out.reserve(size_t(size_));
+  // The header's size is a claim: reserve at most 64 MiB up front, grow with the data read.
+  if (size_ > 0) out.reserve(size_t(std::min<int64_t>(size_, int64_t(64) << 20)));
   read_data([&](const char* p, size_t n) { out.append(p, n); });
   return out;
 }

@@ -28,7 +28,7 @@ struct Released {
 };
 
 // zip (torch >= 1.6): <top>/data.pkl, <top>/data/<key> per storage, <top>/byteorder (torch >= 2.1).
-PickleRef load_zip(const std::string& path) {
+PickleRef load_zip(const std::string& path, const std::vector<std::string>& extra) {
   const std::vector<ZipEntry> entries = list_zip(path);
   const ZipEntry* pkl = nullptr;
   std::map<std::string, const ZipEntry*> by_name;
@@ -45,7 +45,8 @@ PickleRef load_zip(const std::string& path) {
   const std::vector<uint8_t> bytes = read_byte_range(path, pkl->offset, pkl->size);
   pickle_detail::TorchLoader loader(path);
   Released held;
-  PickleRef root = unpickle(bytes.data(), bytes.size(), path + ":" + pkl->name, loader.hooks());
+  PickleRef root =
+      unpickle(bytes.data(), bytes.size(), path + ":" + pkl->name, loader.hooks(extra));
   held.values.push_back(root);
   bool big_endian = false;
   if (auto it = by_name.find(prefix + "byteorder"); it != by_name.end()) {
@@ -67,7 +68,8 @@ PickleRef load_zip(const std::string& path) {
 
 // Legacy: pickles of the magic number, the protocol version (1001), sys_info, the object and
 // the storage keys; then per storage in key order an int64 element count and the raw data.
-PickleRef load_legacy(const std::string& path, const std::vector<uint8_t>& d) {
+PickleRef load_legacy(const std::string& path, const std::vector<uint8_t>& d,
+                      const std::vector<std::string>& extra) {
   size_t pos = 0;
   Released held;
   auto next = [&](const char* what, const PickleHooks& hooks) {
@@ -90,7 +92,7 @@ PickleRef load_legacy(const std::string& path, const std::vector<uint8_t>& d) {
   PickleRef sys_info = next("sys_info", {});
   const PickleValue* little = find(*sys_info, "little_endian");
   pickle_detail::TorchLoader loader(path);
-  PickleRef root = next("object", loader.hooks());
+  PickleRef root = next("object", loader.hooks(extra));
   PickleRef keys = next("storage keys", {});
   TRELLIS_CHECK(keys->is(Kind::kList), DataError, "{}: storage key list is {}", path,
                 keys->repr(60));
@@ -136,21 +138,22 @@ void release_pickle(const PickleRef& v) {
   for (const PickleRef& x : all) x->items.clear(), x->entries.clear(), x->state.reset();
 }
 
-TorchPickleFile::TorchPickleFile(const std::string& path) : path_(path) {
+TorchPickleFile::TorchPickleFile(const std::string& path, const std::vector<std::string>& extra)
+    : path_(path) {
   std::ifstream in(path, std::ios::binary);
   TRELLIS_CHECK(in, DataError, "{}: cannot open torch checkpoint", path);
   char head[512] = {};
   in.read(head, sizeof(head));
   const size_t n = size_t(in.gcount());
   if (n >= 4 && head[0] == 'P' && head[1] == 'K') {
-    root_ = load_zip(path);
+    root_ = load_zip(path, extra);
   } else if (n > 262 && std::memcmp(head + 257, "ustar", 5) == 0) {
     throw DataError(
         fmt::format("{}: tar-format torch checkpoint (torch < 0.4): unsupported", path));
   } else if (n > 0 && uint8_t(head[0]) == 0x80) {
     in.clear();
     in.seekg(0);
-    root_ = load_legacy(path, {std::istreambuf_iterator<char>(in), {}});
+    root_ = load_legacy(path, {std::istreambuf_iterator<char>(in), {}}, extra);
   } else {
     throw DataError(
         fmt::format("{}: not a torch.save file (neither a zip archive nor a pickle)", path));

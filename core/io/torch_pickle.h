@@ -2,8 +2,10 @@
 // A LibTorch-free reader for files written by Python's `torch.save`: Hugging Face
 // `pytorch_model.bin` state dicts and fairseq `.pt` checkpoints ({"args": argparse.Namespace,
 // "cfg": omegaconf DictConfig or dict, "model": OrderedDict, ...}). LibTorch's pickle_load
-// rejects OrderedDict and unknown classes; this unpickler never needs the classes: anything it
-// does not know becomes an object holding its class name, constructor arguments and BUILD state.
+// rejects OrderedDict and unknown classes; this unpickler never needs the classes and executes
+// nothing: a class or function it has no rule for becomes an object holding its class name,
+// constructor arguments and BUILD state. The files are untrusted: only known globals are
+// accepted (pickle_global_known, below), and declared sizes are checked against the file.
 //
 // Containers: the zip format (torch >= 1.6: `<top>/data.pkl` + `<top>/data/<key>`, stored) and
 // the legacy format (magic 0x1950a86a20f9469cfc6c, protocol, sys_info, object pickle, storage
@@ -95,7 +97,21 @@ struct PickleHooks {
   // REDUCE / NEWOBJ of a global "module.qualname" with an args tuple -> the result, or nullptr
   // for the default (the builtins below, else an object of that class).
   std::function<PickleRef(const std::string& global, const PickleRef& args)> call;
+  // Globals ("module.qualname") accepted beyond pickle_global_known(); a name ending in '.'
+  // accepts every global under that prefix. Empty: only the known ones.
+  std::vector<std::string> extra_globals;
 };
+
+// Whether the reader knows the global "module.qualname" (after Python 2 renames): the torch
+// rebuild functions, storage types, dtypes and torch.Size / torch.device; LibTorch's
+// torch.jit._pickle tags; collections.OrderedDict / defaultdict / Counter / deque; the data
+// builtins (dict, list, tuple, set, frozenset, bytes, bytearray, int, float, str, bool, complex,
+// slice, object, getattr); copyreg reconstructors; _codecs.encode; argparse.Namespace;
+// pathlib paths; numpy scalars, dtypes and arrays; and the data classes of the checkpoints read
+// here (omegaconf.*, typing.*, fairseq.*). Every other global (os.system, posix.system,
+// builtins.eval, a pickled nn.Module, a user's class) makes unpickle() throw DataError naming it.
+// Nothing is ever executed either way: a known global only decides how a value is rebuilt.
+bool pickle_global_known(const std::string& global);
 
 // What unpickle() makes of a call to one of these, else nullptr: collections.OrderedDict,
 // defaultdict and dict -> dict; set / frozenset -> list; _codecs.encode, bytes, bytearray ->
@@ -105,7 +121,8 @@ struct PickleHooks {
 PickleRef call_pickle_builtin(const std::string& global, const std::vector<PickleRef>& args);
 
 // Runs one pickle from data[0, size) up to its STOP; REDUCE / NEWOBJ go to hooks.call, then
-// call_pickle_builtin, else become objects. Unknown opcodes and malformed input throw DataError
+// call_pickle_builtin, else become objects of that class. Unknown opcodes, globals that are
+// neither pickle_global_known() nor in hooks.extra_globals, and malformed input throw DataError
 // naming `where`, the opcode and its byte offset. *consumed (if given) = bytes read.
 PickleRef unpickle(const uint8_t* data, size_t size, const std::string& where,
                    const PickleHooks& hooks = {}, size_t* consumed = nullptr);
@@ -118,8 +135,11 @@ void release_pickle(const PickleRef& v);
 class TorchPickleFile {
  public:
   // Reads the whole file (zip or legacy format); DataError naming the file (and the entry or
-  // byte offset) on malformed input.
-  explicit TorchPickleFile(const std::string& path);
+  // byte offset) on malformed input, on a global that is neither known (pickle_global_known)
+  // nor in extra_globals, and on storage sizes, tensor shapes, strides or offsets the file
+  // cannot hold (checked before anything is allocated for them).
+  explicit TorchPickleFile(const std::string& path,
+                           const std::vector<std::string>& extra_globals = {});
   ~TorchPickleFile();  // release_pickle(root) unless a copy still shares it
   TorchPickleFile(const TorchPickleFile&) = default;
   TorchPickleFile& operator=(const TorchPickleFile&) = default;

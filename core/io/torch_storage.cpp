@@ -16,8 +16,9 @@ std::string key_text(const PickleValue& k) {
   return k.is(Kind::kInt) ? std::to_string(k.i) : k.is(Kind::kString) ? k.str : k.repr(60);
 }
 
-PickleHooks TorchLoader::hooks() {
+PickleHooks TorchLoader::hooks(const std::vector<std::string>& extra_globals) {
   PickleHooks h;
+  h.extra_globals = extra_globals;
   h.persistent_load = [this](const PickleRef& pid) { return persistent_load(pid); };
   h.call = [this](const std::string& g, const PickleRef& args) { return call(g, args); };
   return h;
@@ -49,10 +50,19 @@ PickleRef TorchLoader::persistent_load(const PickleRef& pid) {
   }
   TorchStorage& s = storages_[key];
   if (s.dtype.empty()) s.dtype = t->second.first, s.elem = t->second.second;
+  if (it[4]->is(Kind::kInt)) {
+    if (it[4]->i < 0) {
+      throw DataError(fmt::format("{}: storage '{}' claims {} elements", path_, key, it[4]->i));
+    }
+    s.declared = std::max(s.declared, it[4]->i);
+  }
   int64_t offset = 0;  // legacy storage views: (view_key, offset, size)
   if (it.size() > 5 && it[5]->is(Kind::kTuple) && it[5]->items.size() == 3 &&
       it[5]->items[1]->is(Kind::kInt)) {
     offset = it[5]->items[1]->i;
+    if (offset < 0) {
+      throw DataError(fmt::format("{}: storage view of '{}' at offset {}", path_, key, offset));
+    }
   }
   auto handle = PickleValue::make_text(Kind::kObject, type);
   handle->items = {PickleValue::make_text(Kind::kString, key), PickleValue::make_int(offset)};
@@ -103,8 +113,13 @@ PickleRef TorchLoader::rebuild(const std::vector<PickleRef>& a) {
     throw DataError(fmt::format("{}: bad tensor arguments {}", path_,
                                 PickleValue::make_seq(Kind::kTuple, a)->repr(160)));
   }
-  Pending p{PickleValue::make(Kind::kTensor), a[0]->items[0]->str, a[0]->items[1]->i + a[1]->i,
-            ints(*a[2], "size"), ints(*a[3], "stride")};
+  int64_t offset = 0;
+  if (!a[0]->items[1]->is(Kind::kInt) ||
+      __builtin_add_overflow(a[0]->items[1]->i, a[1]->i, &offset)) {
+    throw DataError(fmt::format("{}: bad tensor storage offset {}", path_, a[1]->i));
+  }
+  Pending p{PickleValue::make(Kind::kTensor), a[0]->items[0]->str, offset, ints(*a[2], "size"),
+            ints(*a[3], "stride")};
   if (p.size.size() != p.stride.size()) {
     throw DataError(fmt::format("{}: tensor size {} and stride {} differ in rank", path_,
                                 a[2]->repr(80), a[3]->repr(80)));
@@ -145,6 +160,13 @@ void TorchLoader::materialise(const std::function<void(const std::string&, Torch
     if (!s.loaded) {
       read(p.key, s);
       s.loaded = true;
+      uint64_t claimed = 0;
+      if (s.declared >= 0 && (__builtin_mul_overflow(uint64_t(s.declared), s.elem, &claimed) ||
+                              claimed > s.bytes.size())) {
+        throw DataError(fmt::format(
+            "{}: storage '{}' claims {} elements of {} bytes, but the file holds {} bytes for it",
+            path_, p.key, s.declared, s.elem, s.bytes.size()));
+      }
       for (size_t k = 0; big_endian && k + s.elem <= s.bytes.size(); k += s.elem) {
         std::reverse(s.bytes.begin() + long(k), s.bytes.begin() + long(k + s.elem));
       }
@@ -167,6 +189,15 @@ void TorchLoader::materialise(const std::function<void(const std::string&, Torch
           "{}: tensor of size [{}], stride [{}], offset {} lies outside storage '{}' ({} elements)",
           path_, fmt::join(p.size, ", "), fmt::join(p.stride, ", "), p.offset, p.key,
           s.bytes.size() / e));
+    }
+    uint64_t out_bytes = 0;  // numel * e, no overflow: last < storage elements when numel > 0
+    overflow |= __builtin_mul_overflow(numel, uint64_t(e), &out_bytes);
+    if (overflow || (out_bytes > s.bytes.size() && out_bytes > kMaxExpandedBytes)) {
+      throw DataError(fmt::format(
+          "{}: tensor of size [{}], stride [{}] repeats the elements of storage '{}' ({} bytes) "
+          "into more than {} bytes; refused",
+          path_, fmt::join(p.size, ", "), fmt::join(p.stride, ", "), p.key, s.bytes.size(),
+          kMaxExpandedBytes));
     }
     auto t = std::make_shared<SafeTensor>();
     t->dtype = s.dtype;

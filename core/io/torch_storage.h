@@ -15,18 +15,23 @@ namespace trellis::pickle_detail {
 struct TorchStorage {
   std::string dtype;  // SafeTensor dtype code
   size_t elem = 0;    // bytes per element
+  int64_t declared = -1;  // the element count its persistent id claims (-1: none)
   std::vector<uint8_t> bytes;
   bool loaded = false;
 };
 
 class TorchLoader {
  public:
+  static constexpr uint64_t kMaxExpandedBytes = uint64_t(1) << 30;
+
   explicit TorchLoader(const std::string& path) : path_(path) {}
 
-  PickleHooks hooks();
+  PickleHooks hooks(const std::vector<std::string>& extra_globals = {});
   TorchStorage* storage(const std::string& key);  // nullptr when no tensor refers to it
   // Fills every tensor in C order; read(key, storage) fills storage.bytes the first time a
   // tensor needs it. A storage is freed (or moved into its tensor) after its last use.
+  // Before a tensor's data is allocated, its size, stride and offset are checked against its
+  // storage's bytes; a view repeating elements (stride 0) may not exceed kMaxExpandedBytes.
   // -> each tensor value's SafeTensor: dtype code, shape, C-contiguous little-endian bytes
   void materialise(const std::function<void(const std::string&, TorchStorage&)>& read,
                    bool big_endian);

@@ -109,6 +109,10 @@ std::vector<ZipEntry> list_zip(const std::string& path) {
     for (size_t x = 0; x + 4 <= extra_n;) {
       const uint8_t* f = c + 46 + name_n + x;
       uint64_t id = le(f, 2), n = le(f + 2, 2);
+      if (x + 4 + n > extra_n) {
+        throw DataError(fmt::format("{}: corrupt extra field in the central directory (entry {})",
+                                    path, k));
+      }
       if (id == 1) {
         size_t q = 4;
         if (usize == kMax32 && q + 8 <= n + 4) usize = le(f + q, 8), q += 8;
@@ -130,8 +134,14 @@ std::vector<ZipEntry> list_zip(const std::string& path) {
       throw DataError(fmt::format("{}: bad local header for entry '{}'", path, name));
     }
     uint64_t data_offset = header_offset + 30 + le(&local[26], 2) + le(&local[28], 2);
-    if (data_offset + csize > file_size) {
-      throw DataError(fmt::format("{}: entry '{}' runs past the end of the file", path, name));
+    if (data_offset > file_size || csize > file_size - data_offset) {
+      throw DataError(fmt::format("{}: entry '{}' ({} bytes at byte {}) runs past the end of the "
+                                  "file ({} bytes)",
+                                  path, name, csize, data_offset, file_size));
+    }
+    if (usize != csize) {
+      throw DataError(fmt::format("{}: stored entry '{}' claims {} bytes but holds {}", path, name,
+                                  usize, csize));
     }
     out.push_back({name, data_offset, usize});
   }
