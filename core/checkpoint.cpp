@@ -7,7 +7,9 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -260,9 +262,23 @@ void fsync_path(const std::string& path, int flags) {
   ::close(fd);
 }
 
+// Fault injection for tests (docs/reliability.md): with TRELLIS_FAULT_WRITE_AFTER_BYTES=N in
+// the environment, a checkpoint write stores N bytes and then fails as a full disk does
+// (ENOSPC). Read here only, at each write; unset, -1 (no limit).
+int64_t fault_write_after_bytes() {
+  const char* v = std::getenv("TRELLIS_FAULT_WRITE_AFTER_BYTES");
+  if (!v || !*v) return -1;
+  char* end = nullptr;
+  const long long n = std::strtoll(v, &end, 10);
+  TRELLIS_CHECK(*end == '\0' && n >= 0, ConfigError,
+                "TRELLIS_FAULT_WRITE_AFTER_BYTES={}: expected a byte count", v);
+  return n;
+}
+
 // Writes `bytes` to a temporary file beside `path`, fsyncs it, renames it over `path` and
 // fsyncs the folder. On any failure the temporary file is removed and `path` is untouched.
 void write_atomically(const std::vector<char>& bytes, const std::string& path) {
+  const int64_t fault_after = fault_write_after_bytes();
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   const std::string tmp =
@@ -271,10 +287,17 @@ void write_atomically(const std::vector<char>& bytes, const std::string& path) {
   TRELLIS_CHECK(fd >= 0, Error, "cannot write checkpoint {}: {}", path, std::strerror(errno));
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    size_t want = bytes.size() - done;
+    const bool injected = fault_after >= 0 && done + want > uint64_t(fault_after);
+    if (injected) want = uint64_t(fault_after) - std::min<uint64_t>(done, uint64_t(fault_after));
+    const ssize_t n = want ? ::write(fd, bytes.data() + done, want) : (errno = ENOSPC, -1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      const std::string why = std::strerror(errno);
+      const std::string why =
+          std::string(std::strerror(errno)) +
+          (injected ? fmt::format(" after {} bytes (injected by TRELLIS_FAULT_WRITE_AFTER_BYTES)",
+                                  done)
+                    : "");
       ::close(fd);
       ::unlink(tmp.c_str());
       throw Error(fmt::format("writing checkpoint {} failed: {} (the previous file, if any, is "
