@@ -1,10 +1,9 @@
 #pragma once
-// --arch wav2vec2 (model "wav2vec2"): the wav2vec 2.0 body alone, fairseq's Wav2Vec2Model keys
-// without a prefix (feature_extractor.*, layer_norm.*, post_extract_proj.*, mask_emb,
-// encoder.*). encode() returns the transformer output as encoder_out (T, B, D); there is no
-// output layer (the contrastive pretraining heads are not built). Presets wav2vec2_base,
-// wav2vec2_large (LibriSpeech layout), wav2vec2_large_lv60 (LV-60 / XLS-R / chinese-wav2vec2
-// layout: layer-norm extractor with conv bias, pre-LN transformer).
+// The wav2vec 2.0 body as a model: fairseq's Wav2Vec2Model keys without a prefix
+// (feature_extractor.*, layer_norm.*, post_extract_proj.*, mask_emb, encoder.*). encode() returns
+// the transformer output as encoder_out (T, B, D); there is no output layer. The registered
+// model "wav2vec2" (--arch wav2vec2, wav2vec2_base, wav2vec2_large, wav2vec2_large_lv60) is its
+// subclass with the pretraining heads (wav2vec2_pretraining.h).
 // Input: raw 16 kHz waveforms as the task gives them, (B, S) or (B, S, 1) with lengths in
 // samples.
 
@@ -26,6 +25,10 @@ class Wav2Vec2Model : public Model {
   bool has_decoder() const override { return false; }
   std::pair<int64_t, int64_t> max_positions() const override;
   void load_pretrained() override;
+
+ protected:
+  Wav2Vec2Body& body() { return body_; }  // for the pretraining model (wav2vec2_pretraining.h)
+  const Wav2Vec2Options& options() const { return options_; }
 
  private:
   Wav2Vec2Options options_;

@@ -90,9 +90,8 @@ std::pair<at::Tensor, at::Tensor> Wav2Vec2BodyImpl::draw_masks(const at::Tensor&
   return {time, channel};
 }
 
-// wav: (B, S); lengths: (B) or undefined -> Wav2Vec2Output
-Wav2Vec2Output Wav2Vec2BodyImpl::forward(const at::Tensor& wav, const at::Tensor& lengths,
-                                         bool mask, bool return_all_hiddens) {
+// wav: (B, S); lengths: (B) or undefined -> Wav2Vec2Output with x (B, T, D) before masking
+Wav2Vec2Output Wav2Vec2BodyImpl::extract(const at::Tensor& wav, const at::Tensor& lengths) {
   Wav2Vec2Output out;
   if (options_.extractor_frozen()) {
     at::NoGradGuard no_grad;
@@ -103,8 +102,9 @@ Wav2Vec2Output Wav2Vec2BodyImpl::forward(const at::Tensor& wav, const at::Tensor
       out.features = GradMultiply::apply(out.features, options_.feature_grad_mult);
   }
   const int64_t b = out.features.size(0), t = out.features.size(1);
-  at::Tensor x = post_extract_proj_->forward(layer_norm(layer_norm_, out.features));  // (B, T, D)
-  x = dropout_input_->forward(x);
+  out.unmasked_features = layer_norm(layer_norm_, out.features);  // (B, T, C)
+  at::Tensor x = post_extract_proj_->forward(out.unmasked_features);  // (B, T, D)
+  out.x = dropout_input_->forward(x);
   if (lengths.defined()) {
     out.lengths = feature_extractor_->output_lengths(lengths.cpu()).clamp_max(t);
     out.padding_mask = at::arange(t, at::kLong).unsqueeze(0).ge(out.lengths.unsqueeze(1));
@@ -113,12 +113,27 @@ Wav2Vec2Output Wav2Vec2BodyImpl::forward(const at::Tensor& wav, const at::Tensor
     out.lengths = at::full({b}, t, at::kLong);
     out.padding_mask = at::zeros({b, t}, x.options().dtype(at::kBool));
   }
-  if (mask && is_training() && options_.apply_mask) {
-    auto [time, channel] = draw_masks(x, out.lengths);
-    x = apply_feature_masks(x, mask_emb_, time, channel);
-  }
+  return out;
+}
+
+// out.x: (B, T, D); time: (B, T) bool or undefined; lengths: the input's (B) or undefined
+void Wav2Vec2BodyImpl::encode_masked(Wav2Vec2Output& out, const at::Tensor& time,
+                                     const at::Tensor& lengths, bool return_all_hiddens) {
+  at::Tensor x = out.x;
+  if (time.defined()) x = apply_feature_masks(x, mask_emb_, time, at::Tensor());
   at::Tensor pad = lengths.defined() ? out.padding_mask : at::Tensor();
   out.x = encoder_->forward(x, pad, return_all_hiddens ? &out.hiddens : nullptr);
+}
+
+// wav: (B, S); lengths: (B) or undefined -> Wav2Vec2Output
+Wav2Vec2Output Wav2Vec2BodyImpl::forward(const at::Tensor& wav, const at::Tensor& lengths,
+                                         bool mask, bool return_all_hiddens) {
+  Wav2Vec2Output out = extract(wav, lengths);
+  if (mask && is_training() && options_.apply_mask) {
+    auto [time, channel] = draw_masks(out.x, out.lengths);
+    out.x = apply_feature_masks(out.x, mask_emb_, time, channel);
+  }
+  encode_masked(out, at::Tensor(), lengths, return_all_hiddens);
   return out;
 }
 

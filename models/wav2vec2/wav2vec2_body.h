@@ -26,6 +26,7 @@ struct Wav2Vec2Output {
   at::Tensor padding_mask;          // (B, T) bool, true = padding
   at::Tensor lengths;               // (B) int64 frames
   at::Tensor features;              // (B, T, C) float, feature-extractor output (before layer_norm)
+  at::Tensor unmasked_features;     // (B, T, C) float, after layer_norm (pretraining targets)
   std::vector<at::Tensor> hiddens;  // (T, B, D) per layer, when asked for
 };
 
@@ -39,6 +40,14 @@ class Wav2Vec2BodyImpl : public torch::nn::Module {
   // wav: (B, S) float, zero-padded; lengths: (B) int64 samples or undefined (no padding mask)
   Wav2Vec2Output forward(const at::Tensor& wav, const at::Tensor& lengths, bool mask,
                          bool return_all_hiddens = false);
+  // The two halves of forward, for pretraining (models/wav2vec2/wav2vec2_pretraining.h):
+  // extract: extractor (grad x mult), layer_norm -> out.unmasked_features, post_extract_proj,
+  //   dropout_input -> out.x (B, T, D); out.padding_mask, out.lengths, out.features as forward.
+  Wav2Vec2Output extract(const at::Tensor& wav, const at::Tensor& lengths);
+  // encode_masked: out.x (B, T, D) with `time` frames (B, T) bool replaced by mask_emb (undefined
+  //   = none; applied in training and eval alike) -> out.x = encoder output (T, B, D).
+  void encode_masked(Wav2Vec2Output& out, const at::Tensor& time, const at::Tensor& lengths,
+                     bool return_all_hiddens = false);
   const FeatureExtractor& feature_extractor() const { return feature_extractor_; }
   int64_t embed_dim() const { return options_.encoder_embed_dim; }
 

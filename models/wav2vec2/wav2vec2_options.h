@@ -68,7 +68,8 @@ struct Wav2Vec2Options {
     v.field("activation_dropout", activation_dropout, "dropout after the FFN activation");
     v.field("dropout_input", dropout_input, "dropout of the projected features");
     v.field("final_dropout", final_dropout, "dropout before the CTC projection");
-    v.field("layerdrop", layerdrop, "probability of skipping a transformer layer in training");
+    v.field("layerdrop", layerdrop, "probability of skipping a transformer layer in training")
+        .alias("--encoder-layerdrop");  // fairseq's Wav2Vec2Config name
     v.field("apply_mask", apply_mask,
             "time/channel masking of the features in training (--no-apply-mask: off)");
     v.field("mask_prob", mask_prob, "fraction of frames starting a time mask span");

@@ -23,16 +23,6 @@ void large_lv60(Wav2Vec2Options& o) {
   o.layer_norm_first = true;
 }
 
-// fairseq's pretraining values (Wav2Vec2Config, base): dropouts, masking, gradient scale.
-void pretraining(Wav2Vec2Options& o) {
-  o.dropout = o.attention_dropout = 0.1;
-  o.activation_dropout = 0.0;
-  o.dropout_input = 0.1;
-  o.layerdrop = 0.05;
-  o.mask_prob = 0.65;
-  o.feature_grad_mult = 0.1;
-}
-
 }  // namespace
 }  // namespace trellis
 
@@ -50,28 +40,4 @@ TRELLIS_REGISTER_ARCH("wav2vec2_ctc_large_lv60", "wav2vec2_ctc", Wav2Vec2Options
                       trellis::large_lv60,
                       "wav2vec2 large LV-60 / XLS-R / chinese-wav2vec2-large layout + CTC head "
                       "(layer-norm extractor, pre-LN)");
-TRELLIS_REGISTER_ARCH(
-    "wav2vec2", "wav2vec2", Wav2Vec2Options, trellis::pretraining,
-    "wav2vec2 base body (pretraining-shaped encoder without the contrastive heads)");
-TRELLIS_REGISTER_ARCH("wav2vec2_base", "wav2vec2", Wav2Vec2Options, trellis::pretraining,
-                      "wav2vec2 base body");
-TRELLIS_REGISTER_ARCH(
-    "wav2vec2_large", "wav2vec2", Wav2Vec2Options,
-    [](Wav2Vec2Options& o) {
-      trellis::pretraining(o);
-      trellis::large(o);
-      o.feature_grad_mult = 1.0;
-    },
-    "wav2vec2 large body (LibriSpeech layout)");
-TRELLIS_REGISTER_ARCH(
-    "wav2vec2_large_lv60", "wav2vec2", Wav2Vec2Options,
-    [](Wav2Vec2Options& o) {
-      trellis::pretraining(o);
-      trellis::large_lv60(o);
-      o.dropout = o.attention_dropout = o.dropout_input = o.layerdrop = 0.0;
-      o.feature_grad_mult = 1.0;
-    },
-    "wav2vec2 large LV-60 body (layer-norm extractor, pre-LN)");
-TRELLIS_REGISTER(trellis::model_registry(), "wav2vec2", trellis::Wav2Vec2Model,
-                 trellis::Wav2Vec2Options,
-                 "wav2vec 2.0 body alone (features for downstream models)");
+// The wav2vec2* presets (the pretraining model) are in wav2vec2_pretraining.cpp.
