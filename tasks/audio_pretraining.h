@@ -37,7 +37,7 @@ struct AudioPretrainingOptions {
   bool enable_padding = false;
   int64_t max_sample_size = 0;
   int64_t min_sample_size = 0;
-  std::string batching_style = "fairseq";
+  std::string batching_style = "fbk";
   bool skip_invalid_audio = false;
 
   template <class V>
@@ -52,8 +52,9 @@ struct AudioPretrainingOptions {
             "crop utterances to at most this many samples (random position); 0 = no limit");
     v.field("min_sample_size", min_sample_size, "skip utterances shorter than this (samples)");
     v.field("batching_style", batching_style,
-            "fairseq (descending length; a last batch that is not a multiple of "
-            "--required-batch-size-multiple is dropped) or fbk (ascending, greedy)")
+            "fbk (ascending length, greedy batches, nothing dropped) or fairseq (descending "
+            "length; a last batch that is not a multiple of --required-batch-size-multiple is "
+            "dropped)")
         .choices({"fbk", "fairseq"});
     v.field("skip_invalid_audio", skip_invalid_audio,
             "skip (with a warning) samples whose audio cannot be read instead of stopping");
