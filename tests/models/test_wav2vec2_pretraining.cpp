@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -18,6 +19,7 @@
 #include "models/golden_tensor.h"
 #include "models/wav2vec2/gumbel_vector_quantizer.h"
 #include "models/wav2vec2/wav2vec2_pretraining.h"
+#include "models/wav2vec2_test_utils.h"
 
 using namespace trellis;
 using namespace trellis::testing;
@@ -255,4 +257,55 @@ TEST_CASE("wav2vec2 pretraining: the model's step on tiny shapes", "[unit][wav2v
             .item<int64_t>() == 0);
   model.set_num_updates(100000000);
   CHECK(model.quantizer()->temperature() == 0.5);
+}
+
+TEST_CASE("wav2vec2 pretraining: a Hugging Face Wav2Vec2ForPreTraining file (base layout) loads "
+          "with zero missing keys",
+          "[unit][wav2vec2_pretraining]") {
+  // Written here from the Hugging Face name table (docs/models.md, "Keys") in float16: the body
+  // under wav2vec2., the heads at the top level (quantizer.codevectors = fairseq's
+  // quantizer.vars, project_hid = final_proj).
+  namespace fs = std::filesystem;
+  const std::string path =
+      (fs::temp_directory_path() / "trellis_w2v2_pretraining_base.safetensors").string();
+  torch::manual_seed(11);
+  std::map<std::string, at::Tensor> hf = hf_base_state_dict(/*vocab=*/1);
+  hf.erase("lm_head.weight");
+  hf.erase("lm_head.bias");
+  hf["quantizer.codevectors"] = torch::rand({1, 640, 128});
+  hf["quantizer.weight_proj.weight"] = torch::randn({640, 512});
+  hf["quantizer.weight_proj.bias"] = torch::randn({640}) * 0.1;
+  hf["project_q.weight"] = torch::randn({256, 256}) * 0.05;
+  hf["project_q.bias"] = torch::randn({256}) * 0.05;
+  hf["project_hid.weight"] = torch::randn({256, 768}) * 0.05;
+  hf["project_hid.bias"] = torch::randn({256}) * 0.05;
+  write_safetensors_f16(path, hf);
+  AnyOptions any = arch_registry().make_options("wav2vec2_base");
+  auto& o = any.as<Wav2Vec2PretrainingOptions>();
+  o.w2v_path = path;
+  Wav2Vec2PretrainingModel model(o, ModelContext{});
+  // docs/models.md: base pretraining 95,044,608 parameters (mask_emb included)
+  CHECK(model.num_parameters() == 95044608);
+  model.load_pretrained();
+  fs::remove(path);
+  auto params = model.named_parameters();
+  CHECK(params.size() == hf.size());  // every model tensor has its file tensor, none is left
+  auto same = [&](const std::string& ours, const std::string& theirs) {
+    INFO(ours << " <- " << theirs);
+    CHECK(torch::equal(params[ours], hf.at(theirs).to(at::kHalf).to(at::kFloat)));
+  };
+  same("quantizer.vars", "quantizer.codevectors");
+  same("quantizer.weight_proj.weight", "quantizer.weight_proj.weight");
+  same("project_q.bias", "project_q.bias");
+  same("final_proj.weight", "project_hid.weight");
+  same("mask_emb", "wav2vec2.masked_spec_embed");
+  same("encoder.layers.11.fc2.weight", "wav2vec2.encoder.layers.11.feed_forward.output_dense.weight");
+  same("feature_extractor.conv_layers.0.2.weight",
+       "wav2vec2.feature_extractor.conv_layers.0.layer_norm.weight");
+  // a body key missing from the file is an error naming it
+  hf.erase("wav2vec2.encoder.layers.3.fc1.weight");
+  hf.erase("wav2vec2.encoder.layers.3.feed_forward.intermediate_dense.weight");
+  write_safetensors_f16(path, hf);
+  CHECK_THROWS_WITH(model.load_pretrained(), Catch::Contains("encoder.layers.3.fc1.weight"));
+  fs::remove(path);
 }
