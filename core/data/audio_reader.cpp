@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 
 #include "core/io/zip_archive.h"
 #include "core/error.h"
@@ -146,8 +147,12 @@ AudioSpec parse_audio_spec(const std::string& spec) {
   if (c1 != std::string::npos && all_digits(last) && all_digits(spec.substr(c1 + 1, c2 - c1 - 1))) {
     s.path = spec.substr(0, c1);
     s.is_range = true;
-    s.offset = std::stoull(spec.substr(c1 + 1, c2 - c1 - 1));
-    s.length = std::stoull(last);
+    try {  // all digits, but maybe beyond 2^64 (found by bench/fuzz: fuzz_audio)
+      s.offset = std::stoull(spec.substr(c1 + 1, c2 - c1 - 1));
+      s.length = std::stoull(last);
+    } catch (const std::out_of_range&) {
+      throw DataError(fmt::format("{}: byte offset or length out of range", spec));
+    }
     return s;
   }
   if (all_digits(last) && !std::filesystem::exists(spec)) {

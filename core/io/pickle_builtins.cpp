@@ -103,6 +103,9 @@ bool pickle_global_known(const std::string& g) {
       "copyreg.__newobj_ex__", "_codecs.encode", "argparse.Namespace", "pathlib.Path",
       "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePosixPath",
       "pathlib.PureWindowsPath",
+      // PyTorch Lightning .ckpt hyper-parameters
+      "pytorch_lightning.utilities.parsing.AttributeDict",
+      "lightning.fabric.utilities.data.AttributeDict",
       // numpy scalars and arrays in fairseq / NeMo extra state
       "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
       "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.dtype",

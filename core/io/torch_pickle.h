@@ -107,8 +107,8 @@ struct PickleHooks {
 // torch.jit._pickle tags; collections.OrderedDict / defaultdict / Counter / deque; the data
 // builtins (dict, list, tuple, set, frozenset, bytes, bytearray, int, float, str, bool, complex,
 // slice, object, getattr); copyreg reconstructors; _codecs.encode; argparse.Namespace;
-// pathlib paths; numpy scalars, dtypes and arrays; and the data classes of the checkpoints read
-// here (omegaconf.*, typing.*, fairseq.*). Every other global (os.system, posix.system,
+// pathlib paths; Lightning's AttributeDict; numpy scalars, dtypes and arrays; and the data
+// classes of the checkpoints read here (omegaconf.*, typing.*, fairseq.*). Every other global (os.system, posix.system,
 // builtins.eval, a pickled nn.Module, a user's class) makes unpickle() throw DataError naming it.
 // Nothing is ever executed either way: a known global only decides how a value is rebuilt.
 bool pickle_global_known(const std::string& global);

@@ -1,4 +1,6 @@
 // .npy encode/decode and stored zip archives (fairseq's `fbank80.zip:OFFSET:LENGTH`).
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
