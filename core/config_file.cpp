@@ -92,15 +92,20 @@ ConfigEntries read_yaml_config(const std::string& path) {
   ConfigEntries out;
   if (root.IsNull()) return out;
   if (!root.IsMap()) throw ConfigError(fmt::format("{}: expected a mapping of keys", path));
-  for (const auto& kv : root) {
-    std::string key = to_key(kv.first.as<std::string>());
-    if (kv.second.IsMap() && kYamlSections.count(key)) {
-      for (const auto& inner : kv.second) {
-        out.emplace_back(to_key(inner.first.as<std::string>()), inner.second);
+  try {  // a key that is a list or mapping (`? [a]: 1`) has no text (found by fuzz_config_file)
+    for (const auto& kv : root) {
+      std::string key = to_key(kv.first.as<std::string>());
+      if (kv.second.IsMap() && kYamlSections.count(key)) {
+        for (const auto& inner : kv.second) {
+          out.emplace_back(to_key(inner.first.as<std::string>()), inner.second);
+        }
+      } else {
+        out.emplace_back(key, kv.second);
       }
-    } else {
-      out.emplace_back(key, kv.second);
     }
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}: line {}: a key that is not plain text ({})", path,
+                                  e.mark.line + 1, e.msg));
   }
   return out;
 }

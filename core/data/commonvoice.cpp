@@ -61,11 +61,12 @@ static std::string resolve_clip(const std::string& p, const fs::path& table_dir,
   cands.push_back(table_dir / "clips" / p);
   cands.push_back(table_dir / p);
   cands.push_back(p);
+  std::error_code ec;  // a path too long for the file system is simply not there
   for (const auto& c : cands) {
-    if (fs::is_regular_file(c)) return c.string();
+    if (fs::is_regular_file(c, ec)) return c.string();
     fs::path mp3 = c;
     mp3 += ".mp3";
-    if (fs::is_regular_file(mp3)) return mp3.string();
+    if (fs::is_regular_file(mp3, ec)) return mp3.string();
   }
   return cands.front().string();  // reported when read
 }

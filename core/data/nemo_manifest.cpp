@@ -30,7 +30,8 @@ std::vector<NemoEntry> read_nemo_manifest(const std::string& path) {
     NemoEntry e;
     e.line = lineno;
     e.audio_filepath = j["audio_filepath"].get<std::string>();
-    if (fs::path(e.audio_filepath).is_relative() && fs::exists(base / e.audio_filepath))
+    std::error_code ec;  // a path too long for the file system is simply not there
+    if (fs::path(e.audio_filepath).is_relative() && fs::exists(base / e.audio_filepath, ec))
       e.audio_filepath = (base / e.audio_filepath).string();
     try {
       if (j.contains("duration") && !j["duration"].is_null())
