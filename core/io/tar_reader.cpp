@@ -99,11 +99,17 @@ void TarReader::read_data(Sink&& sink) {
                 "{}: member '{}': truncated data ({} of {} bytes)", path_, name_, got, size_);
 }
 
-std::string TarReader::read_all() {
+std::string TarReader::read_all(uint64_t max_bytes) {
   std::string out;
   // The header's size is a claim: reserve at most 64 MiB up front, grow with the data read.
-  if (size_ > 0) out.reserve(size_t(std::min<int64_t>(size_, int64_t(64) << 20)));
-  read_data([&](const char* p, size_t n) { out.append(p, n); });
+  if (size_ > 0) {
+    out.reserve(size_t(std::min<uint64_t>({uint64_t(size_), max_bytes, uint64_t(64) << 20})));
+  }
+  read_data([&](const char* p, size_t n) {
+    TRELLIS_CHECK(n <= max_bytes - out.size(), DataError,
+                  "{}: member '{}' is larger than {} bytes; refused", path_, name_, max_bytes);
+    out.append(p, n);
+  });
   return out;
 }
 

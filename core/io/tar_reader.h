@@ -34,8 +34,10 @@ class TarReader {
   const std::string& name() const { return name_; }  // normalised
   int64_t size() const { return size_; }             // bytes; -1 when the header has none
   // The current member's bytes (once per member); DataError naming file and member when its
-  // data is truncated or corrupt.
-  std::string read_all();
+  // data is truncated or corrupt, or longer than max_bytes (a compressed archive can expand a
+  // few bytes into gigabytes: the limit is on the data read, not on the header's claim).
+  std::string read_all(uint64_t max_bytes = kMaxReadAll);
+  static constexpr uint64_t kMaxReadAll = uint64_t(1) << 30;
   // The same, streamed into the file `dest` (created or truncated).
   void read_to_file(const std::string& dest);
   const std::string& path() const { return path_; }

@@ -285,3 +285,20 @@ TEST_CASE("untrusted tar: a member claiming 8 GiB is read as far as the data goe
   CHECK_THROWS_WITH(read(), Contains(p.string()));
   fs::remove_all(dir);
 }
+
+TEST_CASE("untrusted tar: a compressed member expanding past the limit is refused",
+          "[unit][untrusted][tar]") {
+  const fs::path dir = temp_dir();
+  const fs::path p = dir / "bomb.nemo";
+  write_tar(p.string(), {{"./model_config.yaml", std::string(3 << 20, ' ')}},
+            TarCompression::kGzip);
+  CHECK(fs::file_size(p) < 100000);  // 3 MiB of spaces compress to a few KiB
+  TarReader r(p.string());
+  REQUIRE(r.next());
+  CHECK_THROWS_WITH(r.read_all(1 << 20), Contains(p.string()) && Contains("model_config.yaml") &&
+                                             Contains("larger than 1048576 bytes"));
+  TarReader again(p.string());
+  REQUIRE(again.next());
+  CHECK(again.read_all().size() == size_t(3) << 20);
+  fs::remove_all(dir);
+}
