@@ -15,8 +15,7 @@ void Wav2vecCriterionOptions::validate() const {
                 loss_weights.size());
 }
 
-Wav2vecCriterion::Wav2vecCriterion(const Wav2vecCriterionOptions& options,
-                                   const CriterionContext&)
+Wav2vecCriterion::Wav2vecCriterion(const Wav2vecCriterionOptions& options, const CriterionContext&)
     : options_(options) {
   options_.validate();
 }
@@ -51,7 +50,8 @@ LossOutput Wav2vecCriterion::forward(const NetOutput& net, const CriterionTarget
     const at::Tensor num_vars = output(net, "num_vars").to(at::kFloat);
     const at::Tensor ppl = output(net, "prob_perplexity").to(at::kFloat);
     std::vector<at::Tensor> extra{(num_vars - ppl) / num_vars};
-    if (options_.loss_weights.size() > 1) extra.push_back(output(net, "features_pen").to(at::kFloat));
+    if (options_.loss_weights.size() > 1)
+      extra.push_back(output(net, "features_pen").to(at::kFloat));
     for (size_t i = 0; i < extra.size(); ++i) {
       const double w = options_.loss_weights[i];
       if (w == 0.0) continue;  // fairseq: `if coef != 0 and p is not None`

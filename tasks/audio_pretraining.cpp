@@ -123,8 +123,7 @@ BatchPtr AudioPretrainingTask::collate(const std::string& split, const Batch& ba
 }
 
 AudioPretrainingBatch AudioPretrainingTask::collate_audio(const std::string& split,
-                                                          const Batch& batch,
-                                                          uint64_t seed) const {
+                                                          const Batch& batch, uint64_t seed) const {
   const UnlabeledDataset& d = dataset(split);
   std::vector<int64_t> index;
   std::vector<std::vector<float>> audio;
@@ -139,8 +138,8 @@ AudioPretrainingBatch AudioPretrainingTask::collate_audio(const std::string& spl
     } catch (const std::exception& e) {
       const std::string msg = fmt::format("{}: {}", d.where(idx), e.what());
       if (!options_.skip_invalid_audio) throw DataError(msg);
-      logger.warn("skipping an unreadable sample ({} so far, --skip-invalid-audio): {}",
-                  ++skipped_, msg);
+      logger.warn("skipping an unreadable sample ({} so far, --skip-invalid-audio): {}", ++skipped_,
+                  msg);
       continue;
     }
     if (options_.normalize) normalize_utterance(a);

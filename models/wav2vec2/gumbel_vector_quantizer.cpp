@@ -19,9 +19,8 @@ at::Tensor perplexity(const at::Tensor& probs) {
 
 }  // namespace
 
-GumbelVectorQuantizerImpl::GumbelVectorQuantizerImpl(int64_t dim, int64_t num_vars,
-                                                     int64_t groups, int64_t vq_dim,
-                                                     std::vector<double> temp)
+GumbelVectorQuantizerImpl::GumbelVectorQuantizerImpl(int64_t dim, int64_t num_vars, int64_t groups,
+                                                     int64_t vq_dim, std::vector<double> temp)
     : num_vars_(num_vars), groups_(groups), vq_dim_(vq_dim) {
   TRELLIS_CHECK(num_vars > 0 && groups > 0, ConfigError,
                 "--latent-vars {} and --latent-groups {} must be positive", num_vars, groups);

@@ -82,8 +82,8 @@ at::Tensor sample_negative_indices(int64_t B, int64_t M, int64_t K, int64_t X) {
 // x: (B, M, C); y: (B, M, C); negs: (N, B, M, C) -> (1+N, B, M)
 at::Tensor contrastive_logits(const at::Tensor& x, const at::Tensor& y, const at::Tensor& negs,
                               double logit_temp) {
-  at::Tensor neg_is_pos = y.eq(negs).all(-1);                   // (N, B, M)
-  at::Tensor targets = at::cat({y.unsqueeze(0), negs}, 0);      // (1+N, B, M, C)
+  at::Tensor neg_is_pos = y.eq(negs).all(-1);               // (N, B, M)
+  at::Tensor targets = at::cat({y.unsqueeze(0), negs}, 0);  // (1+N, B, M, C)
   at::Tensor logits = at::cosine_similarity(x.to(at::kFloat), targets.to(at::kFloat), -1);
   logits = (logits / logit_temp).to(x.scalar_type());
   if (neg_is_pos.any().item<bool>()) {
@@ -97,13 +97,12 @@ Wav2Vec2PretrainingModel::Wav2Vec2PretrainingModel(const Wav2Vec2PretrainingOpti
                                                    const ModelContext& ctx)
     : Wav2Vec2Model(body_options(o), ctx), popts_(o) {
   const int64_t c = std::get<0>(o.conv_layers().back());
-  quantizer_ = register_module(
-      "quantizer", GumbelVectorQuantizer(c, o.latent_vars, o.latent_groups, o.codeword_dim(),
-                                         o.latent_temp));
-  project_q_ = register_module("project_q",
-                               torch::nn::Linear(o.codeword_dim(), o.contrastive_dim()));
-  final_proj_ = register_module("final_proj",
-                                torch::nn::Linear(o.encoder_embed_dim, o.contrastive_dim()));
+  quantizer_ = register_module("quantizer", GumbelVectorQuantizer(c, o.latent_vars, o.latent_groups,
+                                                                  o.codeword_dim(), o.latent_temp));
+  project_q_ =
+      register_module("project_q", torch::nn::Linear(o.codeword_dim(), o.contrastive_dim()));
+  final_proj_ =
+      register_module("final_proj", torch::nn::Linear(o.encoder_embed_dim, o.contrastive_dim()));
   dropout_features_ = register_module("dropout_features", FastDropout(o.dropout_features));
 }
 
@@ -140,8 +139,8 @@ std::map<std::string, at::Tensor> Wav2Vec2PretrainingModel::forward_with(
   Wav2Vec2Output w = body->extract(waveform_batch(source), lengths);
   const int64_t B = w.x.size(0), T = w.x.size(1);
   at::Tensor features_pen = w.features.to(at::kFloat).pow(2).mean();
-  at::Tensor time_mask = draws.time_mask.defined() ? draws.time_mask.to(at::kBool)
-                                                   : draw_time_mask(w.lengths, B, T);
+  at::Tensor time_mask =
+      draws.time_mask.defined() ? draws.time_mask.to(at::kBool) : draw_time_mask(w.lengths, B, T);
   TRELLIS_CHECK(time_mask.dim() == 2 && time_mask.size(0) == B && time_mask.size(1) == T, Error,
                 "wav2vec 2.0: the time mask must be ({}, {}), got {}", B, T, dims(time_mask));
   const at::Tensor counts = time_mask.sum(1);
@@ -150,7 +149,7 @@ std::map<std::string, at::Tensor> Wav2Vec2PretrainingModel::forward_with(
                 "wav2vec 2.0: every utterance needs the same positive number of masked frames");
   time_mask = time_mask.to(w.x.device());
   at::Tensor unmasked = dropout_features_->forward(w.unmasked_features);  // (B, T, C)
-  at::Tensor y = unmasked.index({time_mask}).view({B, M, -1});          // (B, M, C)
+  at::Tensor y = unmasked.index({time_mask}).view({B, M, -1});            // (B, M, C)
   body->encode_masked(w, time_mask, lengths);
   at::Tensor c = w.x.transpose(0, 1);  // (B, T, D)
 
@@ -159,16 +158,16 @@ std::map<std::string, at::Tensor> Wav2Vec2PretrainingModel::forward_with(
   const int64_t K = popts_.num_negatives, X = popts_.cross_sample_negatives;
   at::Tensor neg_idx = draws.negatives.defined() ? draws.negatives.to(at::kLong)
                                                  : sample_negative_indices(B, M, K, X);
-  TRELLIS_CHECK(neg_idx.dim() == 2 && neg_idx.size(0) == B && neg_idx.size(1) == M * (K + X),
-                Error, "wav2vec 2.0: negative indices must be ({}, {}), got {}", B, M * (K + X),
+  TRELLIS_CHECK(neg_idx.dim() == 2 && neg_idx.size(0) == B && neg_idx.size(1) == M * (K + X), Error,
+                "wav2vec 2.0: negative indices must be ({}, {}), got {}", B, M * (K + X),
                 dims(neg_idx));
   const int64_t F = y.size(2);
   at::Tensor negs = y.reshape({B * M, F})
                         .index_select(0, neg_idx.reshape({-1}).to(y.device()))
                         .view({B, M, K + X, F})
-                        .permute({2, 0, 1, 3});  // (K+X, B, M, F)
+                        .permute({2, 0, 1, 3});                                // (K+X, B, M, F)
   at::Tensor x = final_proj_->forward(c.index({time_mask}).view({B, M, -1}));  // (B, M, F)
-  at::Tensor logits = contrastive_logits(x, y, negs, popts_.logit_temp);      // (1+N, B, M)
+  at::Tensor logits = contrastive_logits(x, y, negs, popts_.logit_temp);       // (1+N, B, M)
   std::map<std::string, at::Tensor> out;
   out["logits"] = logits.transpose(0, 2).reshape({-1, logits.size(0)});  // (M*B, 1+N)
   out["features_pen"] = features_pen;
@@ -193,7 +192,8 @@ void Wav2Vec2PretrainingModel::load_pretrained() {
   for (const auto& [key, t] : read_weight_file(file)) {
     bool head = false, pretraining = false;
     std::string k = head_key(key);
-    if (k.empty()) k = wav2vec2_body_key(key, o.extractor_mode == "layer_norm", &head, &pretraining);
+    if (k.empty())
+      k = wav2vec2_body_key(key, o.extractor_mode == "layer_norm", &head, &pretraining);
     auto it = own.find(k);
     if (k.empty() || head || it == own.end()) {
       unexpected.push_back(key);

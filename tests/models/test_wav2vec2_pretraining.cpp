@@ -3,9 +3,9 @@
 // (tests/golden/make_wav2vec2_pretraining_golden.py, every fixture under
 // TRELLIS_GOLDENS/wav2vec2_pretraining), the statistics of negative sampling, the temperature
 // schedule, and the pretraining model's forward/backward on tiny shapes.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -95,10 +95,12 @@ TEST_CASE("wav2vec2 pretraining: quantizer, logits and loss match fairseq's code
     at::Tensor y = at::linear(qt.x, golden(f, "project_q.weight"), golden(f, "project_q.bias"));
     check_close(y, golden(f, "y"), 1e-5, "project_q");
     at::Tensor idx = golden(f, "negatives");
-    at::Tensor negs = y.reshape({B * M, -1}).index_select(0, idx.reshape({-1}))
-                          .view({B, M, K, -1}).permute({2, 0, 1, 3});
-    at::Tensor x = at::linear(golden(f, "c"), golden(f, "final_proj.weight"),
-                              golden(f, "final_proj.bias"));
+    at::Tensor negs = y.reshape({B * M, -1})
+                          .index_select(0, idx.reshape({-1}))
+                          .view({B, M, K, -1})
+                          .permute({2, 0, 1, 3});
+    at::Tensor x =
+        at::linear(golden(f, "c"), golden(f, "final_proj.weight"), golden(f, "final_proj.bias"));
     at::Tensor logits = contrastive_logits(x, y, negs, cfg["logit_temp"].get<double>());
     check_close(logits, golden(f, "logits"), 1e-5, "contrastive logits (1+K, B, M)");
     CHECK(at::isinf(logits).sum().item<int64_t>() == cfg["neg_is_pos"].get<int64_t>());
@@ -112,11 +114,11 @@ TEST_CASE("wav2vec2 pretraining: quantizer, logits and loss match fairseq's code
     net.outputs["num_vars"] = at::scalar_tensor(static_cast<double>(qt.num_vars));
     net.outputs["temp"] = at::scalar_tensor(qt.temp);
     net.outputs["features_pen"] = golden(f, "features").pow(2).mean();
-    CHECK(std::abs(scalar(net.outputs["features_pen"]) - scalar(golden(f, "features_pen"))) <
-          1e-6);
+    CHECK(std::abs(scalar(net.outputs["features_pen"]) - scalar(golden(f, "features_pen"))) < 1e-6);
     const auto weights = cfg["loss_weights"].get<std::vector<double>>();
     auto crit = make_criterion<Wav2vecCriterionOptions>(
-        "wav2vec", CriterionContext{}, [&](Wav2vecCriterionOptions& o) { o.loss_weights = weights; });
+        "wav2vec", CriterionContext{},
+        [&](Wav2vecCriterionOptions& o) { o.loss_weights = weights; });
     CriterionTargets t;
     t.nsentences = B;
     LossOutput out = crit->forward(net, t);
@@ -151,7 +153,7 @@ TEST_CASE("wav2vec2 pretraining: negatives come uniformly from the other masked 
     for (int64_t j = 0; j < M; ++j)
       for (int64_t n = 0; n < K; ++n) {
         const int64_t v = a[b][j * K + n];
-        REQUIRE(v >= b * M);      // the same utterance only
+        REQUIRE(v >= b * M);  // the same utterance only
         REQUIRE(v < (b + 1) * M);
         REQUIRE(v != b * M + j);  // never the positive
         ++counts[static_cast<size_t>((b * M + j) * M + (v - b * M))];
@@ -187,7 +189,8 @@ TEST_CASE("wav2vec2 pretraining: Gumbel temperature schedule and straight-throug
   CHECK(q->temperature() == Approx(2.0 * 0.9 * 0.9 * 0.9));
   q->set_num_updates(1000);
   CHECK(q->temperature() == 0.5);
-  CHECK_THROWS_AS(GumbelVectorQuantizer(6, 4, 3, 8, std::vector<double>{2.0, 0.5, 0.9}), ConfigError);
+  CHECK_THROWS_AS(GumbelVectorQuantizer(6, 4, 3, 8, std::vector<double>{2.0, 0.5, 0.9}),
+                  ConfigError);
   CHECK_THROWS_AS(GumbelVectorQuantizer(6, 4, 2, 8, std::vector<double>{2.0, 0.5}), ConfigError);
   torch::manual_seed(1);
   at::Tensor x = torch::randn({2, 3, 6}, torch::requires_grad());
@@ -225,17 +228,19 @@ TEST_CASE("wav2vec2 pretraining: the model's step on tiny shapes", "[unit][wav2v
   CHECK(mask.sum(1).eq(M).all().item<bool>());
   CHECK(out.at("logits").sizes() == at::IntArrayRef({2 * M, 1 + o.num_negatives}));
   CHECK(out.at("temp").item<double>() == 2.0);
-  auto crit = make_criterion<Wav2vecCriterionOptions>(
-      "wav2vec", CriterionContext{}, [](Wav2vecCriterionOptions& c) { c.loss_weights = {0.1, 10}; });
+  auto crit = make_criterion<Wav2vecCriterionOptions>("wav2vec", CriterionContext{},
+                                                      [](Wav2vecCriterionOptions& c) {
+                                                        c.loss_weights = {0.1, 10};
+                                                      });
   NetOutput net;
   net.outputs = out;
   LossOutput l = crit->forward(net, CriterionTargets{});
   CHECK(std::isfinite(l.loss.item<double>()));
   CHECK(l.sample_size == 2.0 * static_cast<double>(M));
   l.loss.backward();
-  for (const char* k : {"quantizer.vars", "quantizer.weight_proj.weight", "project_q.weight",
-                        "final_proj.weight", "mask_emb", "encoder.layers.0.fc1.weight",
-                        "feature_extractor.conv_layers.0.0.weight"}) {
+  for (const char* k :
+       {"quantizer.vars", "quantizer.weight_proj.weight", "project_q.weight", "final_proj.weight",
+        "mask_emb", "encoder.layers.0.fc1.weight", "feature_extractor.conv_layers.0.0.weight"}) {
     INFO(k);
     at::Tensor g = model.named_parameters()[k].grad();
     REQUIRE(g.defined());
@@ -253,15 +258,18 @@ TEST_CASE("wav2vec2 pretraining: the model's step on tiny shapes", "[unit][wav2v
   at::Tensor lengths = torch::tensor({1600, 900}, torch::kLong);
   auto p = model.contrastive_forward(wav, lengths);
   const int64_t valid1 = (((900 - 10) / 5 + 1 - 3) / 2 + 1 - 3) / 2 + 1;
-  CHECK(p.at("time_mask")[1].narrow(0, valid1, p.at("time_mask").size(1) - valid1).sum()
+  CHECK(p.at("time_mask")[1]
+            .narrow(0, valid1, p.at("time_mask").size(1) - valid1)
+            .sum()
             .item<int64_t>() == 0);
   model.set_num_updates(100000000);
   CHECK(model.quantizer()->temperature() == 0.5);
 }
 
-TEST_CASE("wav2vec2 pretraining: a Hugging Face Wav2Vec2ForPreTraining file (base layout) loads "
-          "with zero missing keys",
-          "[unit][wav2vec2_pretraining]") {
+TEST_CASE(
+    "wav2vec2 pretraining: a Hugging Face Wav2Vec2ForPreTraining file (base layout) loads "
+    "with zero missing keys",
+    "[unit][wav2vec2_pretraining]") {
   // Written here from the Hugging Face name table (docs/models.md, "Keys") in float16: the body
   // under wav2vec2., the heads at the top level (quantizer.codevectors = fairseq's
   // quantizer.vars, project_hid = final_proj).
@@ -299,7 +307,8 @@ TEST_CASE("wav2vec2 pretraining: a Hugging Face Wav2Vec2ForPreTraining file (bas
   same("project_q.bias", "project_q.bias");
   same("final_proj.weight", "project_hid.weight");
   same("mask_emb", "wav2vec2.masked_spec_embed");
-  same("encoder.layers.11.fc2.weight", "wav2vec2.encoder.layers.11.feed_forward.output_dense.weight");
+  same("encoder.layers.11.fc2.weight",
+       "wav2vec2.encoder.layers.11.feed_forward.output_dense.weight");
   same("feature_extractor.conv_layers.0.2.weight",
        "wav2vec2.feature_extractor.conv_layers.0.layer_norm.weight");
   // a body key missing from the file is an error naming it

@@ -34,8 +34,7 @@ struct AudioCorpus {
     for (size_t k = 0; k < sizes.size(); ++k) {
       std::vector<float> x(sizes[k]);
       for (size_t t = 0; t < x.size(); ++t)
-        x[t] = static_cast<float>(0.25 * std::sin(0.013 * static_cast<double>((k + 1) * t)) +
-                                  0.05);
+        x[t] = static_cast<float>(0.25 * std::sin(0.013 * static_cast<double>((k + 1) * t)) + 0.05);
       const std::string name = "u" + std::to_string(k) + ".wav";
       write_audio_file((root / "wavs" / name).string(), x, 1, 16000, "wav_float");
       tsv << name << "\t" << sizes[k] << "\n";
