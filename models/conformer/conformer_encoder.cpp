@@ -9,6 +9,7 @@
 #include "models/modules/checkpoint.h"
 #include "models/modules/conv2d_subsampler.h"
 #include "models/modules/padding.h"
+#include "models/modules/linear.h"
 
 namespace trellis {
 
@@ -72,7 +73,7 @@ EncoderOut ConformerEncoderImpl::forward(const at::Tensor& src, const at::Tensor
   for (size_t i = 0; i < conformer_layers_->size(); ++i) {
     x = run_layer(i, x, pad);
     if (has_ctc() && static_cast<int64_t>(i) + 1 == ctc_layer_) {
-      out.ctc_logits = ctc_fc_(x);
+      out.ctc_logits = linear(ctc_fc_, x);
       out.ctc_lengths = lens;
       if (compress_.strategy != "none") {
         std::tie(x, lens) = ctc_compress(x, out.ctc_logits, lens, compress_);

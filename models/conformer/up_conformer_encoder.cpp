@@ -11,6 +11,7 @@
 #include "models/modules/espnet_attention.h"
 #include "models/modules/padding.h"
 #include "models/modules/positional_embedding.h"
+#include "models/modules/linear.h"
 
 namespace trellis {
 
@@ -66,7 +67,7 @@ EncoderOut UpConformerEncoderImpl::forward(const at::Tensor& src, const at::Tens
   } else if (o_.pos_enc_type == "rel_pos") {
     pos = rel_positions(x.size(0));
   }
-  x = dropout_(linear_(x));
+  x = dropout_(linear(linear_, x));
   EncoderOut out;
   for (size_t i = 0; i < conformer_layers_->size(); ++i) {
     auto layer = conformer_layers_[i]->as<UpConformerLayer>();
@@ -77,7 +78,7 @@ EncoderOut UpConformerEncoderImpl::forward(const at::Tensor& src, const at::Tens
       x = layer->forward(x, pad, pos);
     }
     if (!ctc_fc_.is_empty() && static_cast<int64_t>(i) + 1 == ctc_layer_) {
-      out.ctc_logits = ctc_fc_(x);
+      out.ctc_logits = linear(ctc_fc_, x);
       out.ctc_lengths = lens;
       if (compress_.strategy != "none") {
         std::tie(x, lens) = ctc_compress(x, out.ctc_logits, lens, compress_);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "models/modules/linear.h"
 
 namespace trellis {
 
@@ -29,16 +30,6 @@ FastConformerAttentionImpl::FastConformerAttentionImpl(int64_t embed_dim, int64_
   dropout_ = register_module("dropout", FastDropout(dropout_att));
 }
 
-namespace {
-
-// (..., in) -> (..., out) through at::linear, which folds the bias into one addmm on the 2-d view
-// of a contiguous 3-d input (torch::nn::Linear::forward runs matmul and a separate add_ there).
-at::Tensor fused_linear(const nn::Linear& lin, const at::Tensor& x) {
-  return at::linear(x, lin->weight, lin->bias);
-}
-
-}  // namespace
-
 // x: (B, T, D) -> (B, H, T, d)
 at::Tensor FastConformerAttentionImpl::heads(const at::Tensor& x) const {
   return x.view({x.size(0), x.size(1), heads_, embed_dim_ / heads_}).transpose(1, 2);
@@ -50,9 +41,9 @@ at::Tensor FastConformerAttentionImpl::forward(const at::Tensor& x, const at::Te
   const int64_t B = x.size(0), T = x.size(1), d = embed_dim_ / heads_;
   TRELLIS_CHECK(pos_emb.dim() == 2 && pos_emb.size(0) == 2 * T - 1, Error,
                 "rel_pos attention needs (2T-1, D) positions for T = {}", T);
-  auto q = heads(fused_linear(linear_q_, x)), k = heads(fused_linear(linear_k_, x));
-  auto v = heads(fused_linear(linear_v_, x));
-  auto p = fused_linear(linear_pos_, pos_emb)  // 1 x H x (2T-1) x d
+  auto q = heads(linear(linear_q_, x)), k = heads(linear(linear_k_, x));
+  auto v = heads(linear(linear_v_, x));
+  auto p = linear(linear_pos_, pos_emb)  // 1 x H x (2T-1) x d
                .view({1, 2 * T - 1, heads_, d})
                .transpose(1, 2);
   auto qt = q.transpose(1, 2);                                                     // B x T x H x d
@@ -69,7 +60,7 @@ at::Tensor FastConformerAttentionImpl::forward(const at::Tensor& x, const at::Te
   auto scores = at::add(ac, bd).div_(std::sqrt(double(d))).masked_fill_(mask, -10000.0);
   auto attn = dropout_(torch::softmax(scores, -1).masked_fill(mask, 0.0));
   auto ctx = torch::matmul(attn, v).transpose(1, 2).reshape({B, T, embed_dim_});
-  return fused_linear(linear_out_, ctx);
+  return linear(linear_out_, ctx);
 }
 
 }  // namespace trellis

@@ -1,4 +1,5 @@
 #include "models/modules/conv2d_subsampler.h"
+#include "models/modules/linear.h"
 
 #include <torch/torch.h>
 
@@ -29,7 +30,7 @@ std::pair<at::Tensor, at::Tensor> Conv2dSubsamplerImpl::forward(const at::Tensor
   auto h = x.view({B, T, in_channels_, feat_}).transpose(1, 2).contiguous();  // B x C x T x F
   h = conv_->forward(h);                                                      // B x C' x T' x F'
   const int64_t t_out = h.size(2);
-  h = out_(h.transpose(1, 2).reshape({B, t_out, -1}));  // B x T' x D
+  h = linear(out_, h.transpose(1, 2).reshape({B, t_out, -1}));  // B x T' x D
   auto lens = lengths.to(torch::kLong);
   for (int64_t i = 0; i < layers_; ++i) lens = torch::div(lens - 1, 2, "floor") + 1;
   return {h.transpose(0, 1).contiguous(), lens.clamp_max(t_out)};

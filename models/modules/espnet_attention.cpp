@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "models/modules/linear.h"
 
 namespace trellis {
 
@@ -74,12 +75,13 @@ at::Tensor EspnetAttentionImpl::forward(const at::Tensor& x, const at::Tensor& p
                                         const at::Tensor& pos_emb) {
   const int64_t T = x.size(0), B = x.size(1), d = embed_dim_ / heads_;
   auto qk_in = pos_enc_ == "rope" ? rotate(x) : x;
-  auto q = heads(linear_q_(qk_in)), k = heads(linear_k_(qk_in)), v = heads(linear_v_(x));
+  auto q = heads(linear(linear_q_, qk_in)), k = heads(linear(linear_k_, qk_in)),
+       v = heads(linear(linear_v_, x));
   at::Tensor score;
   if (pos_enc_ == "rel_pos") {
     TRELLIS_CHECK(pos_emb.defined() && pos_emb.size(0) == 2 * T - 1, Error,
                   "rel_pos attention needs (2T-1, D) positions");
-    auto p = linear_pos_(pos_emb).view({1, 2 * T - 1, heads_, d}).transpose(1, 2);
+    auto p = linear(linear_pos_, pos_emb).view({1, 2 * T - 1, heads_, d}).transpose(1, 2);
     auto qt = q.transpose(1, 2);  // B x T x H x d
     auto ac = torch::matmul((qt + pos_bias_u_).transpose(1, 2), k.transpose(-2, -1));
     auto bd = torch::matmul((qt + pos_bias_v_).transpose(1, 2), p.transpose(-2, -1));
@@ -96,7 +98,7 @@ at::Tensor EspnetAttentionImpl::forward(const at::Tensor& x, const at::Tensor& p
   }
   auto attn = dropout_(torch::softmax(score, -1));
   auto ctx = torch::matmul(attn, v).permute({2, 0, 1, 3}).reshape({T, B, embed_dim_});
-  return linear_out_(ctx);
+  return linear(linear_out_, ctx);
 }
 
 }  // namespace trellis

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "models/modules/norm.h"
+#include "models/modules/linear.h"
 
 namespace trellis {
 
@@ -76,10 +77,10 @@ at::Tensor RelativeMultiHeadAttentionImpl::relative_shift(const at::Tensor& pos,
 at::Tensor RelativeMultiHeadAttentionImpl::forward(const at::Tensor& x, const at::Tensor& pos,
                                                    const at::Tensor& pad) {
   const int64_t B = x.size(0), T = x.size(1), d = d_model_ / heads_;
-  auto q = query_proj_(x).view({B, T, heads_, d});
-  auto k = key_proj_(x).view({B, T, heads_, d}).permute({0, 2, 1, 3});
-  auto v = value_proj_(x).view({B, T, heads_, d}).permute({0, 2, 1, 3});
-  auto p = pos_proj_(pos).view({T, heads_, d}).permute({1, 2, 0});  // H x d x T
+  auto q = linear(query_proj_, x).view({B, T, heads_, d});
+  auto k = linear(key_proj_, x).view({B, T, heads_, d}).permute({0, 2, 1, 3});
+  auto v = linear(value_proj_, x).view({B, T, heads_, d}).permute({0, 2, 1, 3});
+  auto p = linear(pos_proj_, pos).view({T, heads_, d}).permute({1, 2, 0});  // H x d x T
   auto content = torch::matmul((q + u_bias_).transpose(1, 2), k.transpose(2, 3));
   auto pos_score = torch::matmul((q + v_bias_).transpose(1, 2), p.unsqueeze(0));
   auto mask = pad.unsqueeze(1).logical_or(pad.unsqueeze(2));  // B x T x T
@@ -90,7 +91,7 @@ at::Tensor RelativeMultiHeadAttentionImpl::forward(const at::Tensor& x, const at
   auto attn = torch::softmax(score, -1).masked_fill(mask.unsqueeze(1), 0.0);
   attn = dropout_(attn);
   auto context = torch::matmul(attn, v).transpose(1, 2).reshape({B, T, d_model_});
-  return out_proj_(context);
+  return linear(out_proj_, context);
 }
 
 FbkSelfAttentionModuleImpl::FbkSelfAttentionModuleImpl(int64_t d_model, int64_t num_heads,

@@ -1,4 +1,5 @@
 #include "models/modules/multihead_attention.h"
+#include "models/modules/linear.h"
 
 #include <torch/torch.h>
 
@@ -40,7 +41,7 @@ at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& query, const at::Te
                                            const at::Tensor& attn_mask, IncrementalState* state,
                                            const std::string& cache_name, bool static_kv) {
   const int64_t Tq = query.size(0), B = query.size(1);
-  auto q = split_heads(q_proj_(query) * scaling_);  // B x H x Tq x d
+  auto q = split_heads(linear(q_proj_, query) * scaling_);  // B x H x Tq x d
   at::Tensor k, v, kpm = key_padding_mask;
   const std::string kk = cache_name + ".prev_key", vk = cache_name + ".prev_value",
                     mk = cache_name + ".prev_key_padding_mask";
@@ -48,8 +49,8 @@ at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& query, const at::Te
     k = state->buffers[kk];
     v = state->buffers[vk];
   } else {
-    k = split_heads(k_proj_(key));
-    v = split_heads(v_proj_(value));
+    k = split_heads(linear(k_proj_, key));
+    v = split_heads(linear(v_proj_, value));
   }
   if (state && !static_kv) {
     auto cur =
@@ -74,7 +75,7 @@ at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& query, const at::Te
   auto attn = torch::softmax(score, -1, torch::kFloat).to(score.scalar_type());
   attn = dropout_(attn);
   auto ctx = torch::matmul(attn, v).permute({2, 0, 1, 3}).reshape({Tq, B, embed_dim_});
-  return out_proj_(ctx);
+  return linear(out_proj_, ctx);
 }
 
 }  // namespace trellis

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "models/modules/norm.h"
+#include "models/modules/linear.h"
 
 namespace trellis {
 
@@ -58,7 +59,7 @@ at::Tensor TransformerDecoderLayerImpl::forward(const at::Tensor& x_in, const at
   if (!pre) x = layer_norm(encoder_attn_layer_norm_, x);
   r = x;
   if (pre) x = layer_norm(final_layer_norm_, x);
-  x = fc2_(activation_dropout_(activation(fc1_(x))));
+  x = linear(fc2_, activation_dropout_(activation(linear(fc1_, x))));
   x = r + dropout_(x);
   if (!pre) x = layer_norm(final_layer_norm_, x);
   return x;
@@ -115,7 +116,7 @@ at::Tensor TransformerDecoderImpl::forward(const at::Tensor& prev, const at::Ten
   if (layer_norm_) x = layer_norm(layer_norm_, x);
   x = x.transpose(0, 1);  // B x L x D
   return c_.share_input_output_embed ? torch::matmul(x, embed_tokens_->weight.t())
-                                     : output_projection_(x);
+                                     : linear(output_projection_, x);
 }
 
 }  // namespace trellis
