@@ -153,21 +153,41 @@ const PickleValue* walk(const PickleValue& v, const std::vector<std::string>& pa
   return nullptr;
 }
 
-void collect(const PickleValue& v, const std::string& name, std::set<const PickleValue*>& path,
+// The walk of collect_tensors. Shared values (the memo) make a DAG that a small file can nest
+// into 2^60 paths, and a shared tensor would be copied under each: both are bounded.
+struct Collect {
+  std::set<const PickleValue*> path;  // the values above the current one (cycles)
+  std::set<const PickleValue*> emitted;
+  uint64_t visits = 0, repeated_bytes = 0;
+  static constexpr uint64_t kMaxVisits = 1 << 22, kMaxRepeatedBytes = uint64_t(1) << 30;
+};
+
+void collect(const PickleValue& v, const std::string& name, Collect& c,
              std::map<std::string, SafeTensor>& out) {
+  TRELLIS_CHECK(++c.visits <= Collect::kMaxVisits, DataError,
+                "values refer to shared values more than {} times (at '{}'); refused",
+                Collect::kMaxVisits, name.substr(0, 200));
   if (v.is(Kind::kTensor)) {
-    if (v.tensor) out.emplace(name, *v.tensor);
+    if (!v.tensor) return;
+    if (!c.emitted.insert(&v).second) {
+      c.repeated_bytes += v.tensor->data.size();
+      TRELLIS_CHECK(c.repeated_bytes <= Collect::kMaxRepeatedBytes, DataError,
+                    "shared tensors repeated under more than {} bytes of names (at '{}'); refused",
+                    Collect::kMaxRepeatedBytes, name.substr(0, 200));
+    }
+    out.emplace(name, *v.tensor);
     return;
   }
+  auto& path = c.path;
   if (!path.insert(&v).second) return;  // a cycle
   TRELLIS_CHECK(path.size() < 1000, DataError, "values nested deeper than 1000 levels at '{}'",
                 name.substr(0, 200));
   auto entries = [&](const PickleValue& d) {
-    for (const auto& [k, c] : d.entries) collect(*c, join(name, key_name(*k)), path, out);
+    for (const auto& [k, e] : d.entries) collect(*e, join(name, key_name(*k)), c, out);
   };
   auto elements = [&](const std::vector<PickleRef>& items, const std::string& prefix) {
     for (size_t k = 0; k < items.size(); ++k) {
-      collect(*items[k], join(prefix, std::to_string(k)), path, out);
+      collect(*items[k], join(prefix, std::to_string(k)), c, out);
     }
   };
   if (v.is(Kind::kDict)) entries(v);
@@ -180,7 +200,7 @@ void collect(const PickleValue& v, const std::string& name, std::set<const Pickl
                (s->items[0]->is(Kind::kDict) || s->items[1]->is(Kind::kDict))) {
       for (const auto& part : s->items) entries(*part);  // (__dict__, slots)
     } else if (s) {
-      collect(*s, name, path, out);
+      collect(*s, name, c, out);
     }
     entries(v);
     elements(v.items, join(name, "__args__"));
@@ -282,8 +302,8 @@ const PickleValue* find_path(const PickleValue& v, const std::string& dotted) {
 
 std::map<std::string, SafeTensor> collect_tensors(const PickleValue& v) {
   std::map<std::string, SafeTensor> out;
-  std::set<const PickleValue*> path;
-  collect(v, "", path, out);
+  Collect c;
+  collect(v, "", c, out);
   return out;
 }
 

@@ -302,3 +302,17 @@ TEST_CASE("untrusted tar: a compressed member expanding past the limit is refuse
   CHECK(again.read_all().size() == size_t(3) << 20);
   fs::remove_all(dir);
 }
+
+TEST_CASE("untrusted pickle: shared values nested into 2^60 paths are refused, not walked",
+          "[unit][untrusted][torch_pickle]") {
+  std::string p = "\x80\x02]q" + le(0, 1) + "0";  // L0 = [], memo 0
+  for (uint32_t k = 1; k <= 60; ++k) {            // Lk = [Lk-1, Lk-1], memo k
+    p += "(h" + le(k - 1, 1) + "h" + le(k - 1, 1) + "lq" + le(k, 1) + "0";
+  }
+  p += "h" + le(60, 1) + ".";
+  CHECK(p.size() < 1000);
+  PickleRef v = unpickle_text(p, "dag.pkl");
+  CHECK_THROWS_WITH(collect_tensors(*v), Contains("refer to shared values"));
+  CHECK(v->repr(100).size() < 200);
+  release_pickle(v);
+}
