@@ -19,7 +19,13 @@ Each fixture (tiny shapes; the config in the metadata) holds:
   criterion: features (B, C_f, T) extractor output, features_pen, contrastive (CE sum),
     diversity, feature_penalty (weighted, * sample_size), loss, sample_size, correct, count.
 Fixture 1 makes two masked frames of an utterance identical, so some negatives equal their
-positive (-inf logits). Regenerating gives byte-identical files.
+positive (-inf logits).
+The whole model (--out-model, default tests/data/goldens/wav2vec2_pretraining_model): a tiny
+torchaudio 0.13 wav2vec2_model body (group-norm extractor, post-LN) plus the heads, saved under
+Hugging Face Wav2Vec2ForPreTraining names (NAME.model.safetensors), and NAME.io.safetensors with
+two waveforms, the fixed time mask, negatives and Gumbel noise, and fairseq's forward on them
+(features_pen, logits (1+K, B, M), flat_logits, prob_perplexity, loss).
+Regenerating gives byte-identical files.
 """
 import argparse
 import json
@@ -29,6 +35,7 @@ import struct
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchaudio
 
 
 def write_safetensors(path, tensors, meta):
@@ -185,10 +192,102 @@ def make(out_dir, name, seed, cfg, duplicate):
     print(name, "loss", float(loss), "neg_is_pos", meta["neg_is_pos"], "temp", temp)
 
 
+def make_model(out_dir, name, seed):
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    conv = [(24, 10, 5), (24, 3, 2), (24, 3, 2)]
+    D, G, V, vq, Fd, K = 32, 2, 6, 8, 12, 4
+    body = torchaudio.models.wav2vec2_model(
+        extractor_mode="group_norm", extractor_conv_layer_config=conv, extractor_conv_bias=False,
+        encoder_embed_dim=D, encoder_projection_dropout=0.0, encoder_pos_conv_kernel=8,
+        encoder_pos_conv_groups=4, encoder_num_layers=2, encoder_num_heads=4,
+        encoder_attention_dropout=0.0, encoder_ff_interm_features=48, encoder_ff_interm_dropout=0.0,
+        encoder_dropout=0.0, encoder_layer_norm_first=False, encoder_layer_drop=0.0,
+        aux_num_out=None)
+    with torch.no_grad():
+        for p in body.parameters():
+            if p.dim() == 1:
+                p.add_(0.1 * torch.randn(p.shape, generator=g))
+    body.train()  # dropouts are 0; train mode as in pretraining
+    C = conv[-1][0]
+    mask_emb = torch.rand(D, generator=g)
+    vars_ = torch.rand(1, G * V, vq // G, generator=g)
+    weight_proj = torch.nn.Linear(C, G * V)
+    project_q = torch.nn.Linear(vq, Fd)
+    final_proj = torch.nn.Linear(D, Fd)
+    with torch.no_grad():
+        weight_proj.weight.copy_(torch.randn(G * V, C, generator=g))
+        weight_proj.bias.copy_(torch.randn(G * V, generator=g) * 0.1)
+        for lin in (project_q, final_proj):
+            lin.weight.copy_(torch.randn(lin.weight.shape, generator=g) * 0.3)
+            lin.bias.copy_(torch.randn(lin.bias.shape, generator=g) * 0.1)
+    B, S = 2, 4000
+    t = torch.arange(S) / 16000.0
+    wave = torch.stack([0.3 * torch.sin(2 * np.pi * (300 + 200 * i) * t) for i in range(B)])
+    wave = wave + 0.05 * torch.randn(B, S, generator=g)
+    # fairseq Wav2Vec2Model.forward (features_only=False, mask given)
+    feats, _ = body.feature_extractor(wave, None)  # (B, T, C)
+    T = feats.size(1)
+    features_pen = feats.float().pow(2).mean()
+    u = body.encoder.feature_projection.layer_norm(feats)
+    x = body.encoder.feature_projection.projection(u)
+    mask = torch.zeros(B, T, dtype=torch.bool)
+    M = 9
+    for b in range(B):
+        mask[b, torch.randperm(T, generator=g)[:M]] = True
+    x = x.clone()
+    x[mask] = mask_emb
+    c = body.encoder.transformer(x)
+    y = u[mask].view(B, M, C)
+    gumbel = -torch.empty(B * M * G, V).exponential_(generator=g).log()
+    q = quantize(y, vars_, weight_proj, G, V, 2.0, True, gumbel)
+    y = project_q(q["x"])
+    negatives = draw_negative_indices(B, M, K, g)
+    negs = sample_negatives_from_indices(y, negatives, K)
+    xm = final_proj(c[mask].view(B, M, D))
+    logits = compute_preds(xm, y, negs, 0.1)
+    flat = logits.transpose(0, 2).reshape(-1, logits.size(0))
+    target = flat.new_zeros(flat.size(0), dtype=torch.long)
+    sample_size = target.numel()
+    loss = F.cross_entropy(flat.float(), target, reduction="sum")
+    loss = loss + 0.1 * ((q["num_vars"] - q["prob_perplexity"]) / q["num_vars"]) * sample_size
+    loss = loss + 10.0 * features_pen * sample_size
+    sd = {}
+    for k, v in body.state_dict().items():
+        k = k.replace("feature_extractor.", "wav2vec2.feature_extractor.", 1) \
+            if k.startswith("feature_extractor.") else k
+        k = k.replace("encoder.feature_projection.", "wav2vec2.feature_projection.")
+        k = k.replace("encoder.transformer.", "wav2vec2.encoder.")
+        sd[k] = v
+    sd["wav2vec2.masked_spec_embed"] = mask_emb
+    sd["quantizer.codevectors"] = vars_
+    sd["quantizer.weight_proj.weight"] = weight_proj.weight
+    sd["quantizer.weight_proj.bias"] = weight_proj.bias
+    sd["project_q.weight"] = project_q.weight
+    sd["project_q.bias"] = project_q.bias
+    sd["project_hid.weight"] = final_proj.weight
+    sd["project_hid.bias"] = final_proj.bias
+    cfg = {"conv_feature_layers": "[(24, 10, 5)] + [(24, 3, 2)] * 2", "encoder_embed_dim": D,
+           "encoder_ffn_embed_dim": 48, "encoder_layers": 2, "encoder_attention_heads": 4,
+           "conv_pos": 8, "conv_pos_groups": 4, "latent_vars": V, "latent_groups": G,
+           "latent_dim": vq, "final_dim": Fd, "num_negatives": K, "logit_temp": 0.1,
+           "latent_temp": [2.0, 0.5, 0.999995], "loss_weights": [0.1, 10.0]}
+    write_safetensors(os.path.join(out_dir, name + ".model.safetensors"), sd, {"format": "pt"})
+    io = {"wave": wave, "time_mask": mask.to(torch.int64), "negatives": negatives,
+          "gumbel": gumbel, "features_pen": features_pen.reshape(()),
+          "prob_perplexity": q["prob_perplexity"].reshape(()), "logits": logits, "flat_logits": flat,
+          "loss": loss.reshape(())}
+    io = {k: v.detach() for k, v in io.items()}
+    write_safetensors(os.path.join(out_dir, name + ".io.safetensors"), io, {"config": cfg})
+    print(name, "loss", float(loss), "T", T)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "data",
                                                   "goldens", "wav2vec2_pretraining"))
+    ap.add_argument("--out-model", default=os.path.join(os.path.dirname(__file__), "..", "data",
+                                                        "goldens", "wav2vec2_pretraining_model"))
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(0)
@@ -199,6 +298,8 @@ def main():
     dup = dict(base, B=3, M=4, G=3, V=5, vq=9, K=3, num_updates=400000,
                latent_temp=[2.0, 0.1, 0.999995], loss_weights=[0.1, 0.0])
     make(a.out, "w2v2_pretrain_dup", 18, dup, True)
+    os.makedirs(a.out_model, exist_ok=True)
+    make_model(a.out_model, "w2v2_pretrain_tiny", 19)
 
 
 if __name__ == "__main__":

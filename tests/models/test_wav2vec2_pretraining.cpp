@@ -318,3 +318,60 @@ TEST_CASE(
   CHECK_THROWS_WITH(model.load_pretrained(), Catch::Contains("encoder.layers.3.fc1.weight"));
   fs::remove(path);
 }
+
+TEST_CASE("wav2vec2 pretraining: the whole forward matches torchaudio's body + fairseq's heads",
+          "[unit][wav2vec2_pretraining][golden]") {
+  // goldens/wav2vec2_pretraining_model: the weights under Hugging Face names (loaded through
+  // --w2v-path's code), two waveforms, fixed time mask, negatives and Gumbel noise.
+  namespace fs = std::filesystem;
+  int found = 0;
+  for (const auto& path : golden_files("wav2vec2_pretraining_model")) {
+    if (path.find(".io.safetensors") == std::string::npos) continue;
+    ++found;
+    INFO(path);
+    SafeTensorsFile io(path);
+    const nlohmann::json cfg = golden_meta(io, "config");
+    Wav2Vec2PretrainingOptions o;
+    o.conv_feature_layers = cfg["conv_feature_layers"].get<std::string>();
+    o.encoder_embed_dim = cfg["encoder_embed_dim"];
+    o.encoder_ffn_embed_dim = cfg["encoder_ffn_embed_dim"];
+    o.encoder_layers = cfg["encoder_layers"];
+    o.encoder_attention_heads = cfg["encoder_attention_heads"];
+    o.conv_pos = cfg["conv_pos"];
+    o.conv_pos_groups = cfg["conv_pos_groups"];
+    o.latent_vars = cfg["latent_vars"];
+    o.latent_groups = cfg["latent_groups"];
+    o.latent_dim = cfg["latent_dim"];
+    o.final_dim = cfg["final_dim"];
+    o.num_negatives = cfg["num_negatives"];
+    o.logit_temp = cfg["logit_temp"];
+    o.latent_temp = cfg["latent_temp"].get<std::vector<double>>();
+    o.dropout = o.attention_dropout = o.activation_dropout = o.dropout_input = 0.0;
+    o.dropout_features = o.layerdrop = 0.0;
+    o.feature_grad_mult = 1.0;
+    o.w2v_path =
+        path.substr(0, path.size() - std::string(".io.safetensors").size()) + ".model.safetensors";
+    Wav2Vec2PretrainingModel model(o, ModelContext{});
+    model.load_pretrained();
+    model.train();  // Gumbel sampling with the stored noise
+    PretrainingDraws d;
+    d.time_mask = golden(io, "time_mask").to(at::kBool);
+    d.negatives = golden(io, "negatives");
+    d.gumbel_noise = golden(io, "gumbel");
+    auto out = model.forward_with(golden(io, "wave"), at::Tensor(), d);
+    check_close(out.at("logits"), golden(io, "flat_logits"), 1e-5, "logits (M*B, 1+K)");
+    CHECK(std::abs(scalar(out.at("features_pen")) - scalar(golden(io, "features_pen"))) < 1e-5);
+    CHECK(std::abs(scalar(out.at("prob_perplexity")) - scalar(golden(io, "prob_perplexity"))) <
+          1e-5);
+    auto crit = make_criterion<Wav2vecCriterionOptions>(
+        "wav2vec", CriterionContext{}, [&](Wav2vecCriterionOptions& c) {
+          c.loss_weights = cfg["loss_weights"].get<std::vector<double>>();
+        });
+    NetOutput net;
+    net.outputs = out;
+    LossOutput l = crit->forward(net, CriterionTargets{});
+    const double want = scalar(golden(io, "loss"));
+    CHECK(std::abs(scalar(l.loss) - want) <= 1e-5 * std::abs(want) + 1e-5);
+  }
+  CHECK(found >= 1);
+}
