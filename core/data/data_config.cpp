@@ -134,57 +134,62 @@ DataConfig DataConfig::parse(const std::string& text, const std::string& path) {
   } catch (const YAML::Exception& e) {
     throw DataError(fmt::format("{}:{}: malformed YAML: {}", path, e.mark.line + 1, e.msg));
   }
-  if (c.root.IsNull()) return c;
-  TRELLIS_CHECK(c.root.IsMap(), DataError, "{}: the data config must be a YAML mapping", path);
-  // Transform names used in any list may carry a parameter block.
-  std::set<std::string> transform_names;
-  for (const char* tk : {"transforms", "feature_transforms", "waveform_transforms"}) {
-    const YAML::Node t = c.root[tk];
-    if (!t) continue;
-    TRELLIS_CHECK(t.IsMap(), DataError, "{}: '{}' must map split names to lists", path, tk);
-    for (const auto& kv : t) {
-      std::string split = kv.first.as<std::string>();
-      TRELLIS_CHECK(kv.second.IsSequence() || kv.second.IsNull(), DataError,
-                    "{}: {}['{}'] must be a list of transform names", path, tk, split);
-      std::vector<std::string> names;
-      for (const auto& x : kv.second) {
-        names.push_back(scalar<std::string>(x, std::string(tk) + "." + split, path));
-        transform_names.insert(names.back());
-      }
-      if (std::string(tk) != "waveform_transforms") {
-        auto& dst = c.transforms[split];
-        dst.insert(dst.end(), names.begin(), names.end());
+  try {  // a key that is a list or mapping (`[]: 1`) has no text (found by fuzz_data_config)
+    if (c.root.IsNull()) return c;
+    TRELLIS_CHECK(c.root.IsMap(), DataError, "{}: the data config must be a YAML mapping", path);
+    // Transform names used in any list may carry a parameter block.
+    std::set<std::string> transform_names;
+    for (const char* tk : {"transforms", "feature_transforms", "waveform_transforms"}) {
+      const YAML::Node t = c.root[tk];
+      if (!t) continue;
+      TRELLIS_CHECK(t.IsMap(), DataError, "{}: '{}' must map split names to lists", path, tk);
+      for (const auto& kv : t) {
+        std::string split = kv.first.as<std::string>();
+        TRELLIS_CHECK(kv.second.IsSequence() || kv.second.IsNull(), DataError,
+                      "{}: {}['{}'] must be a list of transform names", path, tk, split);
+        std::vector<std::string> names;
+        for (const auto& x : kv.second) {
+          names.push_back(scalar<std::string>(x, std::string(tk) + "." + split, path));
+          transform_names.insert(names.back());
+        }
+        if (std::string(tk) != "waveform_transforms") {
+          auto& dst = c.transforms[split];
+          dst.insert(dst.end(), names.begin(), names.end());
+        }
       }
     }
+    for (const auto& kv : c.root) {
+      const std::string k = kv.first.as<std::string>();
+      KeyReader reader{k, kv.second, path};
+      DataConfig::visit(c, reader);
+      if (reader.found || kOtherKeys.count(k) || transform_names.count(k)) continue;
+      KeyNames known;
+      DataConfig::visit(c, known);
+      known.names.push_back("transforms");
+      throw DataError(fmt::format("{}: unknown key '{}' (known: {}, or a transform's name)", path,
+                                  k, join(known.names, ", ")));
+    }
+    TRELLIS_CHECK(c.input_feat_per_channel > 0 && c.input_channels > 0, DataError,
+                  "{}: input_feat_per_channel and input_channels must be positive", path);
+    TRELLIS_CHECK(!(c.prepend_tgt_lang_tag && c.prepend_bos_and_append_tgt_lang_tag), DataError,
+                  "{}: prepend_tgt_lang_tag and prepend_bos_and_append_tgt_lang_tag are mutually "
+                  "exclusive",
+                  path);
+    TRELLIS_CHECK(c.sampling_alpha > 0, DataError, "{}: sampling_alpha must be > 0", path);
+    TRELLIS_CHECK(c.front_end == "kaldi_fbank" || c.nemo_mel(), DataError,
+                  "{}: front_end '{}': expected kaldi_fbank or nemo_mel", path, c.front_end);
+    TRELLIS_CHECK(!(c.nemo_mel() && c.use_audio_input), DataError,
+                  "{}: front_end nemo_mel computes features, use_audio_input feeds the waveform: "
+                  "set only one",
+                  path);
+    TRELLIS_CHECK(c.nemo_mel() || !c.root["nemo_mel"], DataError,
+                  "{}: a 'nemo_mel' block without front_end: nemo_mel", path);
+    if (c.nemo_mel()) c.nemo_mel_options();  // validates the block
+    return c;
+  } catch (const YAML::Exception& e) {
+    throw DataError(fmt::format("{}:{}: a key or value of the wrong kind: {}", path,
+                                e.mark.line + 1, e.msg));
   }
-  for (const auto& kv : c.root) {
-    const std::string k = kv.first.as<std::string>();
-    KeyReader reader{k, kv.second, path};
-    DataConfig::visit(c, reader);
-    if (reader.found || kOtherKeys.count(k) || transform_names.count(k)) continue;
-    KeyNames known;
-    DataConfig::visit(c, known);
-    known.names.push_back("transforms");
-    throw DataError(fmt::format("{}: unknown key '{}' (known: {}, or a transform's name)", path,
-                                k, join(known.names, ", ")));
-  }
-  TRELLIS_CHECK(c.input_feat_per_channel > 0 && c.input_channels > 0, DataError,
-                "{}: input_feat_per_channel and input_channels must be positive", path);
-  TRELLIS_CHECK(!(c.prepend_tgt_lang_tag && c.prepend_bos_and_append_tgt_lang_tag), DataError,
-                "{}: prepend_tgt_lang_tag and prepend_bos_and_append_tgt_lang_tag are mutually "
-                "exclusive",
-                path);
-  TRELLIS_CHECK(c.sampling_alpha > 0, DataError, "{}: sampling_alpha must be > 0", path);
-  TRELLIS_CHECK(c.front_end == "kaldi_fbank" || c.nemo_mel(), DataError,
-                "{}: front_end '{}': expected kaldi_fbank or nemo_mel", path, c.front_end);
-  TRELLIS_CHECK(!(c.nemo_mel() && c.use_audio_input), DataError,
-                "{}: front_end nemo_mel computes features, use_audio_input feeds the waveform: "
-                "set only one",
-                path);
-  TRELLIS_CHECK(c.nemo_mel() || !c.root["nemo_mel"], DataError,
-                "{}: a 'nemo_mel' block without front_end: nemo_mel", path);
-  if (c.nemo_mel()) c.nemo_mel_options();  // validates the block
-  return c;
 }
 
 std::string DataConfig::to_yaml() const {
