@@ -34,7 +34,7 @@ const at::Tensor& output(const NetOutput& net, const std::string& key) {
 }  // namespace
 
 LossOutput Wav2vecCriterion::forward(const NetOutput& net, const CriterionTargets& targets) {
-  const at::Tensor logits = output(net, "logits").to(at::kFloat);  // (N, 1+K)
+  const at::Tensor logits = at_least_float32(output(net, "logits"));  // (N, 1+K)
   TRELLIS_CHECK(logits.dim() == 2 && logits.size(1) >= 2, Error,
                 "--criterion wav2vec: logits must be (N, 1+K) with K >= 1, got {} dims",
                 logits.dim());
@@ -47,11 +47,11 @@ LossOutput Wav2vecCriterion::forward(const NetOutput& net, const CriterionTarget
   out.sample_size = sample_size;
   out.stats["loss_0"] = contrastive.item<double>();
   if (!options_.loss_weights.empty()) {
-    const at::Tensor num_vars = output(net, "num_vars").to(at::kFloat);
-    const at::Tensor ppl = output(net, "prob_perplexity").to(at::kFloat);
+    const at::Tensor num_vars = at_least_float32(output(net, "num_vars"));
+    const at::Tensor ppl = at_least_float32(output(net, "prob_perplexity"));
     std::vector<at::Tensor> extra{(num_vars - ppl) / num_vars};
     if (options_.loss_weights.size() > 1)
-      extra.push_back(output(net, "features_pen").to(at::kFloat));
+      extra.push_back(at_least_float32(output(net, "features_pen")));
     for (size_t i = 0; i < extra.size(); ++i) {
       const double w = options_.loss_weights[i];
       if (w == 0.0) continue;  // fairseq: `if coef != 0 and p is not None`

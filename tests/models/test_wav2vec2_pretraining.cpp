@@ -375,3 +375,49 @@ TEST_CASE("wav2vec2 pretraining: the whole forward matches torchaudio's body + f
   }
   CHECK(found >= 1);
 }
+
+TEST_CASE("wav2vec criterion: finite differences in double, accuracy rule",
+          "[unit][wav2vec2_pretraining]") {
+  torch::manual_seed(4);
+  auto crit = make_criterion<Wav2vecCriterionOptions>("wav2vec", CriterionContext{},
+                                                      [](Wav2vecCriterionOptions& c) {
+                                                        c.loss_weights = {0.3, 2};
+                                                      });
+  at::Tensor logits = torch::randn({5, 4}, torch::kDouble).requires_grad_();
+  at::Tensor ppl = torch::tensor(5.5, torch::kDouble).requires_grad_();
+  at::Tensor pen = torch::tensor(0.7, torch::kDouble).requires_grad_();
+  auto loss_of = [&](const at::Tensor& l, const at::Tensor& p, const at::Tensor& f) {
+    NetOutput net;
+    net.outputs["logits"] = l;
+    net.outputs["prob_perplexity"] = p;
+    net.outputs["features_pen"] = f;
+    net.outputs["num_vars"] = torch::tensor(8.0, torch::kDouble);
+    net.outputs["code_perplexity"] = torch::tensor(5.0, torch::kDouble);
+    net.outputs["temp"] = torch::tensor(1.5, torch::kDouble);
+    return crit->forward(net, CriterionTargets{}).loss;
+  };
+  at::Tensor loss = loss_of(logits, ppl, pen);
+  CHECK(loss.scalar_type() == at::kDouble);
+  loss.backward();
+  const double h = 1e-6;
+  at::NoGradGuard no_grad;
+  for (int64_t i = 0; i < logits.numel(); ++i) {
+    at::Tensor a = logits.detach().clone(), b = logits.detach().clone();
+    a.view(-1)[i] += h;
+    b.view(-1)[i] -= h;
+    const double fd = (loss_of(a, ppl, pen) - loss_of(b, ppl, pen)).item<double>() / (2 * h);
+    CHECK(logits.grad().view(-1)[i].item<double>() == Approx(fd).margin(1e-6));
+  }
+  // d/d ppl of 0.3 * (8 - ppl) / 8 * N = -0.3 * 5 / 8; d/d pen of 2 * pen * N = 10
+  CHECK(ppl.grad().item<double>() == Approx(-0.3 * 5 / 8));
+  CHECK(pen.grad().item<double>() == Approx(10.0));
+  // fairseq's accuracy: the positive must be the argmax and not also the argmin (all equal)
+  NetOutput net;
+  net.outputs["logits"] = torch::tensor({{3.0, 1.0, 2.0}, {1.0, 1.0, 1.0}, {0.0, 5.0, 1.0}});
+  for (const char* k : {"prob_perplexity", "code_perplexity", "temp", "num_vars", "features_pen"})
+    net.outputs[k] = torch::tensor(1.0);
+  LossOutput out = crit->forward(net, CriterionTargets{});
+  CHECK(out.stats["correct"] == 1.0);
+  CHECK(out.stats["count"] == 3.0);
+  CHECK(stat_map(crit->reduce_metrics(out.stats)).at("accuracy") == Approx(1.0 / 3).epsilon(1e-4));
+}
