@@ -15,6 +15,7 @@ PACKAGES=(
   libfftw3-dev libsndfile1-dev libsoxr-dev libsentencepiece-dev libarchive-dev
   libopenblas0-openmp
   espeak-ng sox procps
+  irstlm  # tests: builds ARPA n-gram models and scores them (tools in /usr/lib/irstlm/bin)
   python3-torch python3-torchaudio libblas3  # tests: torch.load, goldens, reference BLAS
 )
 
