@@ -31,8 +31,9 @@ JOBS="${JOBS:-2}"
 lock=()
 [ -n "${TRELLIS_BUILD_LOCK:-}" ] && lock=(flock "$TRELLIS_BUILD_LOCK")
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-# Leaks are not checked: LibTorch's static state at exit is reported as leaked.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:strict_string_checks=1}"
+# Leaks are checked in the subset only: in the whole suite LibTorch's static state at exit is
+# reported as leaked.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=$([ "$mode" = subset ] && echo 1 || echo 0):abort_on_error=1:strict_string_checks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 if [ "$mode" = subset ]; then

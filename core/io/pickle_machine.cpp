@@ -4,6 +4,7 @@
 #include "core/io/pickle_machine.h"
 
 #include <cstdlib>
+#include <set>
 
 namespace trellis {
 namespace pickle_detail {
@@ -22,9 +23,41 @@ PickleRef Machine::run(size_t* consumed) {
     for (const auto& [k, v] : memo_) release_pickle(v);
     throw;
   }
-  if (stack_.size() != 1 || !marks_.empty()) fail("stack does not hold one value at STOP");
+  if (stack_.size() != 1 || !marks_.empty()) {
+    for (const PickleRef& v : stack_) release_pickle(v);
+    for (const auto& [k, v] : memo_) release_pickle(v);
+    fail("stack does not hold one value at STOP");
+  }
   if (consumed) *consumed = pos_;
+  release_unreachable(stack_.back());
   return stack_.back();
+}
+
+// The memo may hold values the result does not reach, in cycles of their own (a list that holds
+// itself, then popped): shared_ptr alone would never free them (found by fuzz_torch_pickle).
+// Empties those, and only those.
+void Machine::release_unreachable(const PickleRef& result) {
+  // Holds a reference to every value it reaches, so that emptying one frees none before its turn.
+  auto walk = [](std::vector<PickleRef> todo, std::set<const PickleValue*>& seen,
+                 std::vector<PickleRef>* reached) {
+    while (!todo.empty()) {
+      PickleRef x = std::move(todo.back());
+      todo.pop_back();
+      if (!x || !seen.insert(x.get()).second) continue;
+      todo.insert(todo.end(), x->items.begin(), x->items.end());
+      for (const auto& [k, e] : x->entries) todo.push_back(k), todo.push_back(e);
+      todo.push_back(x->state);
+      if (reached) reached->push_back(std::move(x));
+    }
+  };
+  std::set<const PickleValue*> keep, seen;
+  walk({result}, keep, nullptr);
+  std::vector<PickleRef> roots, reached;
+  for (const auto& [k, v] : memo_) roots.push_back(v);
+  walk(std::move(roots), seen, &reached);
+  for (const PickleRef& x : reached) {
+    if (!keep.count(x.get())) x->items.clear(), x->entries.clear(), x->state.reset();
+  }
 }
 
 void Machine::step() {

@@ -72,6 +72,7 @@ class Machine {
   }
   void memo_put(uint64_t k) { memo_[k] = top(); }
   void step();  // one opcode
+  void release_unreachable(const PickleRef& result);
 
   // pickle_builtins.cpp
   int64_t text_int(const std::string& s);  // INT, LONG, GET, PUT text
