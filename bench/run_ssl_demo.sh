@@ -4,22 +4,26 @@
 #   1. an espeak-ng corpus (scripts/make_corpus.sh, UTTS utterances, seed 11): the last 240 are
 #      dev (40) and test (200); of the rest (the training audio), the first 10% are labelled;
 #   2. pretrain a small Fast Conformer with NEST (examples/ssl/nest_pretrain.sh) on ALL the
-#      training audio, no transcripts, PT_UPDATES updates, noise from scripts/make_noise_rir.sh;
+#      training audio, no transcripts, PT_UPDATES updates, noise from scripts/make_noise_rir.sh,
+#      with the small-budget settings PT_FLAGS (docs/ssl.md says why NeMo's 8192 classes and
+#      40-frame blocks learn nothing beyond the token prior in a budget this small);
 #   3. fine-tune it with CTC on the labelled 10% (examples/ssl/nest_finetune.sh), FT_UPDATES
 #      updates; train the same CTC model from scratch on the same 10% for the same updates;
 #   4. decode the test split with both (best dev WER checkpoint) and print the two WERs.
 # Every step skips what WORK already holds (delete a folder to redo it).
 #
 #   WORK=/tmp/ssl bench/run_ssl_demo.sh
-#   UTTS=2400 PT_UPDATES=300 FT_UPDATES=400 LAYERS=4 DIM=144 WORK=/tmp/ssl bench/run_ssl_demo.sh
+#   UTTS=2400 PT_UPDATES=150 FT_UPDATES=400 LAYERS=4 DIM=144 WORK=/tmp/ssl bench/run_ssl_demo.sh
+#   PT_FLAGS='--num-classes 8192 --block-size 40 --mask-prob 0.01' ...   # NeMo's defaults
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${TRELLIS_BIN:-$root/build/bin}
 work=${WORK:-/tmp/trellis_ssl_demo}
 utts=${UTTS:-2400}
-pt_updates=${PT_UPDATES:-300} ft_updates=${FT_UPDATES:-400}
+pt_updates=${PT_UPDATES:-150} ft_updates=${FT_UPDATES:-400}
 layers=${LAYERS:-4} dim=${DIM:-144} heads=${HEADS:-4}
 size=(--encoder-layers "$layers" --encoder-embed-dim "$dim" --encoder-attention-heads "$heads")
+read -r -a pt_flags <<< "${PT_FLAGS:---num-classes 256 --block-size 16 --mask-prob 0.03 --clip-norm 1.0}"
 export TRELLIS_BIN=$bin WORKERS=${WORKERS:-2}
 mkdir -p "$work"
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') ($(nproc) cores;" \
@@ -59,8 +63,8 @@ echo "== $n_train training utterances ($n_lab labelled), 40 dev, 200 test"
 # 2. pretraining ------------------------------------------------------------------------------
 t0=$(date +%s)
 NOISE=$work/aug/noise.lst MAX_UPDATE=$pt_updates WARMUP=$((pt_updates / 3)) D_MODEL=$dim \
-  LR=${PT_LR:-0.4} MAX_TOKENS=${PT_MAX_TOKENS:-12000} \
-  bash "$root/examples/ssl/nest_pretrain.sh" "$work/pt" "$work/ckpt_nest" "${size[@]}" \
+  LR=${PT_LR:-0.12} MAX_TOKENS=${PT_MAX_TOKENS:-12000} \
+  bash "$root/examples/ssl/nest_pretrain.sh" "$work/pt" "$work/ckpt_nest" "${size[@]}" "${pt_flags[@]}" \
   --log-format simple --log-interval 25 --log-file "$work/pretrain.log" > /dev/null 2>&1
 pt_secs=$(( $(date +%s) - t0 ))
 echo "== pretraining: $pt_updates updates in $pt_secs s; first and last logged losses / accuracies:"

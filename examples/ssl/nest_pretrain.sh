@@ -11,7 +11,10 @@
 # MAX_TOKENS (frames per batch, 20000), MAX_UPDATE (500000 as NeMo), WARMUP (25000), LR (5.0:
 # Noam's scale; the peak is LR / sqrt(d_model) / sqrt(WARMUP)), D_MODEL (the arch's width),
 # WORKERS (2). Later flags override earlier ones, so a small run appends e.g.
-# `--encoder-layers 4 --encoder-embed-dim 144 --noam-d-model 144`.
+# `--encoder-layers 4 --encoder-embed-dim 144 --noam-d-model 144`. NeMo's targets (8192 classes,
+# 40-frame blocks) need a long run; for a budget of minutes to hours on a CPU append
+# `--num-classes 256 --block-size 16 --mask-prob 0.03 --clip-norm 1.0` (docs/ssl.md,
+# "Demonstration": with NeMo's settings a short run learns only the token prior).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 data=${1:?usage: nest_pretrain.sh DATA SAVE_DIR [train flags]}
