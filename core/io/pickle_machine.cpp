@@ -18,14 +18,12 @@ PickleRef Machine::run(size_t* consumed) {
       op_ = *take(1);
       step();
     }
-  } catch (...) {  // a half-built tree may hold cycles through the memo
-    for (const PickleRef& v : stack_) release_pickle(v);
-    for (const auto& [k, v] : memo_) release_pickle(v);
+  } catch (...) {  // a half-built tree may hold cycles
+    release_unreachable(nullptr);
     throw;
   }
   if (stack_.size() != 1 || !marks_.empty()) {
-    for (const PickleRef& v : stack_) release_pickle(v);
-    for (const auto& [k, v] : memo_) release_pickle(v);
+    release_unreachable(nullptr);
     fail("stack does not hold one value at STOP");
   }
   if (consumed) *consumed = pos_;
@@ -33,9 +31,9 @@ PickleRef Machine::run(size_t* consumed) {
   return stack_.back();
 }
 
-// The memo may hold values the result does not reach, in cycles of their own (a list that holds
-// itself, then popped): shared_ptr alone would never free them (found by fuzz_torch_pickle).
-// Empties those, and only those.
+// Values the result does not reach may hold themselves (a list appended to itself, then
+// popped; found by fuzz_torch_pickle): shared_ptr alone would never free them. Empties every
+// value the machine made that `result` (null: nothing) does not reach, and only those.
 void Machine::release_unreachable(const PickleRef& result) {
   // Holds a reference to every value it reaches, so that emptying one frees none before its turn.
   auto walk = [](std::vector<PickleRef> todo, std::set<const PickleValue*>& seen,
@@ -51,10 +49,9 @@ void Machine::release_unreachable(const PickleRef& result) {
     }
   };
   std::set<const PickleValue*> keep, seen;
-  walk({result}, keep, nullptr);
-  std::vector<PickleRef> roots, reached;
-  for (const auto& [k, v] : memo_) roots.push_back(v);
-  walk(std::move(roots), seen, &reached);
+  if (result) walk({result}, keep, nullptr);
+  std::vector<PickleRef> reached;
+  walk(created_, seen, &reached);
   for (const PickleRef& x : reached) {
     if (!keep.count(x.get())) x->items.clear(), x->entries.clear(), x->state.reset();
   }

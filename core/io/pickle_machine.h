@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/io/torch_pickle.h"
@@ -47,7 +48,10 @@ class Machine {
     ++pos_;
     return s;
   }
-  void push(PickleRef v) { stack_.push_back(std::move(v)); }
+  void push(PickleRef v) {
+    if (pushed_.insert(v.get()).second) created_.push_back(v);
+    stack_.push_back(std::move(v));
+  }
   PickleRef pop() {
     if (stack_.empty() || (!marks_.empty() && stack_.size() == marks_.back())) fail("stack empty");
     PickleRef v = std::move(stack_.back());
@@ -72,7 +76,7 @@ class Machine {
   }
   void memo_put(uint64_t k) { memo_[k] = top(); }
   void step();  // one opcode
-  void release_unreachable(const PickleRef& result);
+  void release_unreachable(const PickleRef& result);  // empties what `result` does not reach
 
   // pickle_builtins.cpp
   int64_t text_int(const std::string& s);  // INT, LONG, GET, PUT text
@@ -94,6 +98,10 @@ class Machine {
   std::vector<PickleRef> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PickleRef> memo_;
+  // Every value ever pushed: one dropped by POP / POP_MARK may still hold itself (a cycle), so
+  // the machine, not shared_ptr, decides what is freed (release_unreachable, run's failure path).
+  std::vector<PickleRef> created_;
+  std::unordered_set<const PickleValue*> pushed_;
 };
 
 // Protocol 0 text. UNICODE is raw-unicode-escape (latin-1 bytes, \uXXXX, \UXXXXXXXX); STRING is
