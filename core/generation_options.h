@@ -21,6 +21,9 @@ struct GenerationOptions {
   int64_t no_repeat_ngram_size = 0;
   int64_t prefix_size = 0;
   double ctc_weight = 0.0;
+  std::string lm_path;
+  double lm_weight = 1.0;
+  double word_score = 0.0;
   std::string results_path;
   std::string scoring = "bleu";
   std::optional<int64_t> max_tokens;
@@ -43,6 +46,10 @@ struct GenerationOptions {
     v.field("no_repeat_ngram_size", no_repeat_ngram_size, "forbid repeated n-grams (0 = off)");
     v.field("prefix_size", prefix_size, "force the first N reference tokens (language tags)");
     v.field("ctc_weight", ctc_weight, "weight of CTC scores in joint CTC/attention decoding");
+    v.field("lm_path", lm_path,
+            "n-gram LM (ARPA) fused word by word into CTC prefix beam search (docs/generate.md)");
+    v.field("lm_weight", lm_weight, "LM fusion: weight of the natural-log LM probability");
+    v.field("word_score", word_score, "LM fusion: score added per word");
     v.field("results_path", results_path, "write DIR/generate-<subset>.txt instead of stdout");
     v.field("scoring", scoring,
             "scorer (a registered name; its options are listed once it is selected)")

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/generate/log_math.h"
+#include "core/generate/word_lm_fusion.h"
 
 namespace trellis {
 namespace {
@@ -17,8 +18,19 @@ constexpr double kNegInf = kLogZero;
 struct PrefixScore {
   double pb = kNegInf;   // alignments ending in blank
   double pnb = kNegInf;  // alignments ending in the prefix's last unit
+  bool has_progress = false;
+  WordLmProgress lm;  // with an LM: the prefix's words (a function of the prefix alone)
   double total() const { return log_add(pb, pnb); }
+  // The ranking score: log p_ctc, plus alpha * ln p_lm + beta * words with an LM.
+  double fused(const WordLmFusion* f) const { return f ? total() + lm.bonus(*f) : total(); }
 };
+
+// A prefix carried over unchanged (blank, or a repeat merged) keeps its LM progress.
+void keep_progress(PrefixScore& n, const PrefixScore& from) {
+  if (n.has_progress) return;
+  n.lm = from.lm;
+  n.has_progress = true;
+}
 
 }  // namespace
 
@@ -37,12 +49,14 @@ CtcHypothesis ctc_greedy(const at::Tensor& lprobs, int64_t blank) {
 }
 
 std::vector<CtcHypothesis> ctc_prefix_beam_search(const at::Tensor& lprobs, int64_t blank,
-                                                  int64_t beam, double prune) {
+                                                  int64_t beam, double prune,
+                                                  const WordLmFusion* fusion) {
   at::Tensor lp = lprobs.to(torch::kFloat).contiguous();
   const int64_t T = lp.size(0), V = lp.size(1);
   const float* p = lp.data_ptr<float>();
   std::map<std::vector<int64_t>, PrefixScore> beams;
   beams[{}].pb = 0.0;
+  if (fusion) beams[{}].lm = WordLmProgress::start(*fusion);
   for (int64_t t = 0; t < T; ++t) {
     const float* row = p + t * V;
     const double best = *std::max_element(row, row + V);
@@ -54,29 +68,41 @@ std::vector<CtcHypothesis> ctc_prefix_beam_search(const at::Tensor& lprobs, int6
         if (c == blank) {
           PrefixScore& n = next[prefix];
           n.pb = log_add(n.pb, pc + s.total());
+          keep_progress(n, s);
           continue;
         }
         std::vector<int64_t> extended = prefix;
         extended.push_back(c);
         PrefixScore& n = next[extended];
+        if (fusion && !n.has_progress) {
+          n.lm = s.lm.extend(*fusion, c);
+          n.has_progress = true;
+        }
         if (!prefix.empty() && prefix.back() == c) {
           n.pnb = log_add(n.pnb, pc + s.pb);  // a repeat needs a blank in between
           PrefixScore& same = next[prefix];
           same.pnb = log_add(same.pnb, pc + s.pnb);
+          keep_progress(same, s);
         } else {
           n.pnb = log_add(n.pnb, pc + s.total());
         }
       }
     }
     std::vector<std::pair<std::vector<int64_t>, PrefixScore>> ranked(next.begin(), next.end());
-    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-      return a.second.total() > b.second.total();
+    std::stable_sort(ranked.begin(), ranked.end(), [fusion](const auto& a, const auto& b) {
+      return a.second.fused(fusion) > b.second.fused(fusion);
     });
     if (static_cast<int64_t>(ranked.size()) > beam) ranked.resize(static_cast<size_t>(beam));
     beams = std::map<std::vector<int64_t>, PrefixScore>(ranked.begin(), ranked.end());
   }
   std::vector<CtcHypothesis> out;
-  for (const auto& [prefix, s] : beams) out.push_back({prefix, s.total()});
+  for (const auto& [prefix, s] : beams) {
+    if (!fusion) {
+      out.push_back({prefix, s.total()});
+      continue;
+    }
+    out.push_back({prefix, s.total() + s.lm.finish(*fusion).bonus(*fusion)});
+  }
   std::stable_sort(out.begin(), out.end(),
                    [](const auto& a, const auto& b) { return a.score > b.score; });
   return out;

@@ -9,7 +9,8 @@
 //   c = last unit of l:   pnb'(l) += p(c) * pnb(l);   pnb'(l+c) += p(c) * pb(l)
 //   any other c:          pnb'(l+c) += p(c) * (pb(l) + pnb(l))
 // (sums in log space), then the `beam` prefixes with the best pb + pnb are kept. The score of
-// a hypothesis is log(pb + pnb) at the last frame.
+// a hypothesis is log(pb + pnb) at the last frame. With `fusion` (word_lm_fusion.h), prefixes
+// are ranked, and hypotheses scored, by log(pb + pnb) + alpha * ln p_lm(words) + beta * |words|.
 
 #include <ATen/core/Tensor.h>
 
@@ -17,6 +18,8 @@
 #include <vector>
 
 namespace trellis {
+
+struct WordLmFusion;
 
 struct CtcHypothesis {
   std::vector<int64_t> tokens;
@@ -28,6 +31,7 @@ CtcHypothesis ctc_greedy(const at::Tensor& lprobs, int64_t blank);
 // lprobs: (T, V) float32. Returns up to `beam` hypotheses, best first. Units whose
 // log-probability at a frame is below the frame's best minus `prune` are skipped there.
 std::vector<CtcHypothesis> ctc_prefix_beam_search(const at::Tensor& lprobs, int64_t blank,
-                                                  int64_t beam, double prune = 30.0);
+                                                  int64_t beam, double prune = 30.0,
+                                                  const WordLmFusion* fusion = nullptr);
 
 }  // namespace trellis

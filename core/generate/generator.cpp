@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "core/checkpoint.h"
 #include "core/cli_parser.h"
@@ -16,6 +17,7 @@
 #include "core/generate/beam_search.h"
 #include "core/generate/ctc_decoder.h"
 #include "core/generate/model_loader.h"
+#include "core/generate/word_lm_fusion.h"
 #include "core/generation_options.h"
 #include "core/logging.h"
 #include "core/programs.h"
@@ -136,6 +138,26 @@ int run_generation(const Config& config) {
   bo.ctc_blank = l.blank;
   if (bo.ctc_weight > 0) check_joint_vocabulary(task, paths.front());
 
+  // Shallow fusion of an n-gram LM into CTC prefix beam search (word_lm_fusion.h).
+  std::unique_ptr<ArpaLm> lm;
+  WordLmFusion fusion;
+  if (!gen.lm_path.empty()) {
+    TRELLIS_CHECK(!model.has_decoder(), ConfigError,
+                  "--lm-path: LM fusion is implemented for CTC models (no decoder) only; {} has "
+                  "a decoder",
+                  paths.front());
+    lm = std::make_unique<ArpaLm>(ArpaLm::load(gen.lm_path));
+    std::vector<std::string> symbols;
+    for (int64_t i = 0; i < tgt.size(); ++i) symbols.push_back(tgt.symbol(i));
+    fusion.lm = lm.get();
+    fusion.weight = gen.lm_weight;
+    fusion.word_score = gen.word_score;
+    fusion.spelling =
+        WordSpelling::from_pieces(symbols, {tgt.bos(), tgt.pad(), tgt.eos(), tgt.unk(), l.blank});
+    logger.info("LM fusion: {} ({}-gram, {} words), --lm-weight {} --word-score {}",
+                gen.lm_path, lm->order(), lm->count(1), gen.lm_weight, gen.word_score);
+  }
+
   const auto start = std::chrono::steady_clock::now();
   const double ln2 = std::log(2.0);
   double audio_seconds = 0;
@@ -170,7 +192,8 @@ int run_generation(const Config& config) {
       for (int64_t i = 0; i < batch.size(); ++i) {
         at::Tensor u = lp.select(1, i).slice(0, 0, lens[i].item<int64_t>());  // (T_i, V)
         std::vector<CtcHypothesis> ctc;
-        if (gen.beam == 1) ctc.push_back(ctc_greedy(u, l.blank));
+        if (lm) ctc = ctc_prefix_beam_search(u, l.blank, gen.beam, 30.0, &fusion);
+        else if (gen.beam == 1) ctc.push_back(ctc_greedy(u, l.blank));
         else ctc = ctc_prefix_beam_search(u, l.blank, gen.beam);
         for (int64_t n = 0; n < gen.nbest && n < static_cast<int64_t>(ctc.size()); ++n)
           hyps[i].push_back({ctc[n].tokens, ctc[n].score, {}});
