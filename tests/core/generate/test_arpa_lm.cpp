@@ -157,11 +157,14 @@ TEST_CASE("arpa: malformed files name the file and line", "[unit][lm]") {
 
 namespace {
 
-// IRSTLM's tools (Debian installs them in /usr/lib/irstlm/bin; $IRSTLM/bin elsewhere).
+// IRSTLM's tools: $IRSTLM/bin when IRSTLM is set (IRSTLM's own convention), else Debian's
+// /usr/lib/irstlm/bin.
 std::string irstlm_bin() {
   std::vector<std::string> dirs;
-  if (const char* e = std::getenv("IRSTLM")) dirs.push_back(std::string(e) + "/bin");
-  dirs.push_back("/usr/lib/irstlm/bin");
+  if (const char* e = std::getenv("IRSTLM"))
+    dirs.push_back(std::string(e) + "/bin");
+  else
+    dirs.push_back("/usr/lib/irstlm/bin");
   for (const auto& d : dirs)
     if (std::filesystem::exists(d + "/tlm") && std::filesystem::exists(d + "/compile-lm")) return d;
   return "";
