@@ -18,13 +18,12 @@ std::string shape_str(at::IntArrayRef sizes) {
 Optimizer::Optimizer(std::vector<at::Tensor> params, double lr)
     : params_(std::move(params)), lr_(lr), state_(params_.size()) {}
 
+// Gradients are dropped, not zeroed (fairseq's and PyTorch 2's set_to_none): the next backward
+// assigns instead of adding, and a parameter the next step does not reach (a layer skipped by
+// layerdrop) has no gradient, so Adam leaves it and its moments alone. Zeroed gradients would
+// make Adam move it, and differently after a resume than in a straight run.
 void Optimizer::zero_grad() {
-  for (auto& p : params_) {
-    if (p.grad().defined()) {
-      p.mutable_grad().detach_();
-      p.mutable_grad().zero_();
-    }
-  }
+  for (auto& p : params_) p.mutable_grad() = at::Tensor();
 }
 
 void Optimizer::set_momentum(double) {

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdint>
 
+#include "core/error.h"
 #include "core/logging.h"
 #include "core/train/run_state.h"
 #include "core/train/signals.h"
@@ -71,6 +72,11 @@ class TrainLoop {
     EpochBatchIterator& itr = r.iterator();
     const int64_t epoch = itr.next_epoch();
     r.trainer().lr_step_begin_epoch(epoch);
+    TRELLIS_CHECK(itr.epoch_size() > 0, DataError,
+                  "epoch {}: the training subset has no batches (every sample was dropped by the "
+                  "size filter, or the split is empty); check --max-tokens, "
+                  "--max-source-positions and the task's minimum and maximum sizes",
+                  epoch);
     const int64_t k = update_freq_for(r.optimization(), epoch);
     const int64_t total = (itr.epoch_size() + k - 1) / k;
     int64_t group_index = (itr.iterations_in_epoch() + k - 1) / k;
