@@ -67,7 +67,8 @@ void AudioPretrainingTask::load_dataset(const std::string& split, bool is_train)
     for (int64_t& s : sizes) s = std::min(s, options_.max_sample_size);
   std::string kinds;
   for (const auto& p : d->parts)
-    kinds += (kinds.empty() ? "" : ", ") + p.path + " (" + p.kind + ")";
+    kinds += (kinds.empty() ? "" : ", ") + p.path + " (" + p.kind + ", sizes from " +
+             p.sizes_from + ")";
   logger.info("{}: {} samples from {}", split, d->size(), kinds);
   batch_sizes_[split] = std::move(sizes);
   datasets_[split] = std::move(d);

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "core/data/audio_reader.h"
+#include "core/data/data_config.h"
 #include "core/data/manifest.h"
 #include "core/data/nemo_manifest.h"
 #include "core/error.h"
@@ -61,7 +62,16 @@ int64_t audio_file_samples(const std::string& path, int sample_rate) {
   return std::llround(static_cast<double>(info.frames) * sample_rate / info.samplerate);
 }
 
-UnlabeledManifest read_unlabeled_tsv(const std::string& path, int sample_rate) {
+NFramesUnit n_frames_unit_beside(const std::string& tsv_path) {
+  const fs::path config = fs::path(tsv_path).parent_path() / "config.yaml";
+  if (!fs::is_regular_file(config)) return NFramesUnit::kFrames10ms;
+  const DataConfig c = DataConfig::load(config.string());
+  return c.use_audio_input || c.is_input_waveform ? NFramesUnit::kSamples
+                                                  : NFramesUnit::kFrames10ms;
+}
+
+UnlabeledManifest read_unlabeled_tsv(const std::string& path, int sample_rate,
+                                     NFramesUnit n_frames_unit) {
   std::ifstream in(path, std::ios::binary);
   TRELLIS_CHECK(in.good(), DataError, "{}: cannot open manifest", path);
   UnlabeledManifest m;
@@ -80,6 +90,7 @@ UnlabeledManifest read_unlabeled_tsv(const std::string& path, int sample_rate) {
       TRELLIS_CHECK(!line.empty(), DataError, "{}:1: empty first line", path);
       if (line.find('\t') == std::string::npos && line != "audio") {  // wav2vec: a root folder
         m.kind = "wav2vec";
+        m.sizes_from = "n_samples";
         wav2vec_root = resolve(line, base);
         TRELLIS_CHECK(fs::is_directory(wav2vec_root), DataError,
                       "{}:1: '{}' is neither a header with an 'audio' column nor an existing "
@@ -93,6 +104,15 @@ UnlabeledManifest read_unlabeled_tsv(const std::string& path, int sample_rate) {
       for (size_t i = 0; i < head.size(); ++i) col.emplace(head[i], i);
       TRELLIS_CHECK(col.count("audio"), DataError, "{}:1: no 'audio' column (header: {})", path,
                     fmt::join(head, ", "));
+      if (col.count("n_samples")) {
+        m.sizes_from = "n_samples";
+      } else if (col.count("n_frames")) {
+        if (n_frames_unit == NFramesUnit::kAuto) n_frames_unit = n_frames_unit_beside(path);
+        m.sizes_from = n_frames_unit == NFramesUnit::kSamples ? "n_frames (samples)"
+                                                              : "n_frames (10 ms frames)";
+      } else {
+        m.sizes_from = "header";
+      }
       continue;
     }
     if (trim(line).empty()) continue;
@@ -132,7 +152,8 @@ UnlabeledManifest read_unlabeled_tsv(const std::string& path, int sample_rate) {
       if (col.count("n_samples")) {
         e.num_samples = count("n_samples", 1);
       } else if (col.count("n_frames")) {
-        e.num_samples = count("n_frames", sample_rate / 100);
+        e.num_samples =
+            count("n_frames", n_frames_unit == NFramesUnit::kSamples ? 1 : sample_rate / 100);
       } else {
         TRELLIS_CHECK(ref.kind == AudioRef::Kind::kAudioFile, DataError,
                       "{}:{}: '{}' is a byte range: give its size in an n_samples or n_frames "
@@ -156,6 +177,7 @@ UnlabeledManifest read_unlabeled_json(const std::string& path, int sample_rate) 
   UnlabeledManifest m;
   m.path = path;
   m.kind = "json";
+  m.sizes_from = "duration";
   for (NemoEntry& n : read_nemo_manifest(path)) {
     UnlabeledEntry e;
     e.line = n.line;
@@ -166,6 +188,7 @@ UnlabeledManifest read_unlabeled_json(const std::string& path, int sample_rate) 
     if (n.duration >= 0) {
       e.num_samples = static_cast<int64_t>(std::floor(n.duration * sample_rate));
     } else {
+      m.sizes_from = "header";
       try {
         e.num_samples = audio_file_samples(e.audio, sample_rate) -
                         static_cast<int64_t>(std::floor(n.offset * sample_rate));
@@ -185,6 +208,7 @@ UnlabeledManifest list_unlabeled_folder(const std::string& dir, int sample_rate)
   UnlabeledManifest m;
   m.path = dir;
   m.kind = "folder";
+  m.sizes_from = "header";
   std::vector<std::string> files;
   for (const auto& e :
        fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
@@ -205,10 +229,10 @@ UnlabeledManifest list_unlabeled_folder(const std::string& dir, int sample_rate)
 }
 
 UnlabeledManifest find_unlabeled_manifest(const std::string& data_root, const std::string& name,
-                                          int sample_rate) {
+                                          int sample_rate, NFramesUnit n_frames_unit) {
   const fs::path root(data_root);
   const fs::path tsv = root / (name + ".tsv"), json = root / (name + ".json"), dir = root / name;
-  if (fs::is_regular_file(tsv)) return read_unlabeled_tsv(tsv.string(), sample_rate);
+  if (fs::is_regular_file(tsv)) return read_unlabeled_tsv(tsv.string(), sample_rate, n_frames_unit);
   if (fs::is_regular_file(json)) return read_unlabeled_json(json.string(), sample_rate);
   if (fs::is_directory(dir)) return list_unlabeled_folder(dir.string(), sample_rate);
   throw DataError(fmt::format("dataset not found: none of {}, {} or the folder {}/ exists (split "
