@@ -20,10 +20,12 @@ TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(const TransformerDecode
                                MultiheadAttention(D, c.attention_heads, c.attention_dropout, true));
   self_attn_layer_norm_ =
       register_module("self_attn_layer_norm", nn::LayerNorm(nn::LayerNormOptions({D})));
-  encoder_attn_ = register_module(
-      "encoder_attn", MultiheadAttention(D, c.attention_heads, c.attention_dropout, false));
-  encoder_attn_layer_norm_ =
-      register_module("encoder_attn_layer_norm", nn::LayerNorm(nn::LayerNormOptions({D})));
+  if (!c.no_encoder_attn) {
+    encoder_attn_ = register_module(
+        "encoder_attn", MultiheadAttention(D, c.attention_heads, c.attention_dropout, false));
+    encoder_attn_layer_norm_ =
+        register_module("encoder_attn_layer_norm", nn::LayerNorm(nn::LayerNormOptions({D})));
+  }
   fc1_ = register_module("fc1", nn::Linear(D, c.ffn_embed_dim));
   fc2_ = register_module("fc2", nn::Linear(c.ffn_embed_dim, D));
   final_layer_norm_ = register_module("final_layer_norm", nn::LayerNorm(nn::LayerNormOptions({D})));
@@ -52,11 +54,13 @@ at::Tensor TransformerDecoderLayerImpl::forward(const at::Tensor& x_in, const at
   x = self_attn_(x, x, x, self_pad, causal, state, name + ".self_attn", false);
   x = r + dropout_(x);
   if (!pre) x = layer_norm(self_attn_layer_norm_, x);
-  r = x;
-  if (pre) x = layer_norm(encoder_attn_layer_norm_, x);
-  x = encoder_attn_(x, enc, enc, enc_pad, at::Tensor(), state, name + ".encoder_attn", true);
-  x = r + dropout_(x);
-  if (!pre) x = layer_norm(encoder_attn_layer_norm_, x);
+  if (encoder_attn_) {
+    r = x;
+    if (pre) x = layer_norm(encoder_attn_layer_norm_, x);
+    x = encoder_attn_(x, enc, enc, enc_pad, at::Tensor(), state, name + ".encoder_attn", true);
+    x = r + dropout_(x);
+    if (!pre) x = layer_norm(encoder_attn_layer_norm_, x);
+  }
   r = x;
   if (pre) x = layer_norm(final_layer_norm_, x);
   x = linear(fc2_, activation_dropout_(activation(linear(fc1_, x))));

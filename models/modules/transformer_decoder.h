@@ -6,6 +6,7 @@
 //     x = x + dropout(self_attn(LN(x), causal mask, target key padding))
 //     x = x + dropout(encoder_attn(LN(x), encoder_out, encoder padding))
 //     x = x + dropout(fc2(dropout_act(act(fc1(LN(x))))))
+//   (the encoder_attn block is absent with no_encoder_attn: transformer_lm)
 //   layer_norm (pre-norm only) -> output_projection (V, D), no bias (or embed_tokens.weight when
 //   shared).  embed_scale = sqrt(D) unless no_scale_embedding.
 // Incremental decoding feeds the whole prefix, computes only the last position and caches
@@ -43,6 +44,8 @@ struct TransformerDecoderConfig {
   bool no_scale_embedding = false;
   bool share_input_output_embed = false;
   int64_t max_target_positions = 1024;
+  // fairseq's no_encoder_attn (language models): no encoder_attn / encoder_attn_layer_norm.
+  bool no_encoder_attn = false;
 };
 
 class TransformerDecoderLayerImpl : public torch::nn::Module {
