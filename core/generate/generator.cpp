@@ -118,87 +118,23 @@ int run_generation(const Config& config) {
   }
   std::ostream& out = file.is_open() ? static_cast<std::ostream&>(file) : std::cout;
 
-  BeamSearchOptions bo;
-  bo.beam = gen.beam;
-  bo.nbest = gen.nbest;
-  bo.max_len_a = gen.max_len_a;
-  bo.max_len_b = gen.max_len_b;
-  bo.min_len = gen.min_len;
-  bo.lenpen = gen.lenpen;
-  bo.unkpen = gen.unkpen;
-  bo.no_repeat_ngram_size = gen.no_repeat_ngram_size;
-  const Dictionary& tgt = task.target_dictionary();
-  bo.pad = tgt.pad();
-  bo.eos = tgt.eos();
-  bo.unk = tgt.unk();
-  bo.max_target_positions = max_tgt > 0 && max_tgt < (1LL << 40) ? max_tgt : 1024;
   TRELLIS_CHECK(model.has_decoder() || gen.prefix_size == 0, ConfigError,
                 "--prefix-size needs a model with a decoder");
-  bo.ctc_weight = model.has_decoder() ? gen.ctc_weight : 0.0;
-  bo.ctc_blank = l.blank;
-  if (bo.ctc_weight > 0) check_joint_vocabulary(task, paths.front());
-
-  // Shallow fusion of an n-gram LM into CTC prefix beam search (word_lm_fusion.h).
-  std::unique_ptr<ArpaLm> lm;
-  WordLmFusion fusion;
-  if (!gen.lm_path.empty()) {
-    TRELLIS_CHECK(!model.has_decoder(), ConfigError,
-                  "--lm-path: LM fusion is implemented for CTC models (no decoder) only; {} has "
-                  "a decoder",
-                  paths.front());
-    lm = std::make_unique<ArpaLm>(ArpaLm::load(gen.lm_path));
-    std::vector<std::string> symbols;
-    for (int64_t i = 0; i < tgt.size(); ++i) symbols.push_back(tgt.symbol(i));
-    fusion.lm = lm.get();
-    fusion.weight = gen.lm_weight;
-    fusion.word_score = gen.word_score;
-    fusion.spelling =
-        WordSpelling::from_pieces(symbols, {tgt.bos(), tgt.pad(), tgt.eos(), tgt.unk(), l.blank});
-    logger.info("LM fusion: {} ({}-gram, {} words), --lm-weight {} --word-score {}",
-                gen.lm_path, lm->order(), lm->count(1), gen.lm_weight, gen.word_score);
-  }
+  const BatchDecoder decoder(gen, ensemble, paths);
 
   const auto start = std::chrono::steady_clock::now();
   const double ln2 = std::log(2.0);
   double audio_seconds = 0;
   int64_t sentences = 0, tokens = 0;
-  const auto device = model.parameters().empty() ? torch::Device(torch::kCPU)
-                                                 : model.parameters()[0].device();
   for (const Batch& b : batches) {
     const BatchPtr collated = task.collate(gen.gen_subset, b, 0);
     const TaskBatch& batch = *collated;
     if (batch.empty()) continue;
     const DecodingInput in = task.decoding_input(batch);
     audio_seconds += in.audio_seconds;
-    std::vector<Model*> models;
-    std::vector<EncoderOut> encs;
-    for (LoadedCheckpoint& e : ensemble) {
-      models.push_back(e.model.get());
-      encs.push_back(e.model->encode(in.src_tokens.to(device), in.src_lengths.to(device)));
-    }
-    std::vector<std::vector<Hypothesis>> hyps(static_cast<size_t>(batch.size()));
-    if (model.has_decoder()) {
-      at::Tensor prefix;
-      if (gen.prefix_size > 0) prefix = in.target.slice(1, 0, gen.prefix_size).to(device);
-      CtcScores ctc;
-      if (bo.ctc_weight > 0) {
-        ctc.lprobs = ctc_lprobs(models, encs, paths);
-        ctc.lengths = encs[0].ctc_lengths;
-      }
-      hyps = beam_search(models, encs, in.src_tokens.size(1), bo, prefix, &ctc);
-    } else {
-      at::Tensor lp = ctc_lprobs(models, encs, paths);  // (T, B, V)
-      at::Tensor lens = encs[0].ctc_lengths.to(torch::kCPU);
-      for (int64_t i = 0; i < batch.size(); ++i) {
-        at::Tensor u = lp.select(1, i).slice(0, 0, lens[i].item<int64_t>());  // (T_i, V)
-        std::vector<CtcHypothesis> ctc;
-        if (lm) ctc = ctc_prefix_beam_search(u, l.blank, gen.beam, 30.0, &fusion);
-        else if (gen.beam == 1) ctc.push_back(ctc_greedy(u, l.blank));
-        else ctc = ctc_prefix_beam_search(u, l.blank, gen.beam);
-        for (int64_t n = 0; n < gen.nbest && n < static_cast<int64_t>(ctc.size()); ++n)
-          hyps[i].push_back({ctc[n].tokens, ctc[n].score, {}});
-      }
-    }
+    at::Tensor prefix;
+    if (gen.prefix_size > 0) prefix = in.target.slice(1, 0, gen.prefix_size);
+    const auto hyps = decoder.decode(in.src_tokens, in.src_lengths, prefix).hyps;
     for (int64_t i = 0; i < batch.size(); ++i) {
       const int64_t id = batch.indices[i];
       const int64_t len = in.target_lengths[i].item<int64_t>();
@@ -241,6 +177,96 @@ int run_generation(const Config& config) {
   out.flush();
   if (file.is_open()) std::cout << final_line << "\n";
   return 0;
+}
+
+BatchDecoder::BatchDecoder(const GenerationOptions& gen, std::vector<LoadedCheckpoint>& ensemble,
+                           const std::vector<std::string>& paths)
+    : paths_(paths), beam_(gen.beam), nbest_(gen.nbest) {
+  TRELLIS_CHECK(!ensemble.empty(), Error, "BatchDecoder: no checkpoint");
+  for (LoadedCheckpoint& e : ensemble) models_.push_back(e.model.get());
+  const LoadedCheckpoint& l = ensemble.front();
+  const Task& task = *l.task;
+  const Model& model = *l.model;
+  blank_ = l.blank;
+  const int64_t max_tgt = model.max_positions().second;
+  BeamSearchOptions& bo = bo_;
+  bo.beam = gen.beam;
+  bo.nbest = gen.nbest;
+  bo.max_len_a = gen.max_len_a;
+  bo.max_len_b = gen.max_len_b;
+  bo.min_len = gen.min_len;
+  bo.lenpen = gen.lenpen;
+  bo.unkpen = gen.unkpen;
+  bo.no_repeat_ngram_size = gen.no_repeat_ngram_size;
+  const Dictionary& tgt = task.target_dictionary();
+  bo.pad = tgt.pad();
+  bo.eos = tgt.eos();
+  bo.unk = tgt.unk();
+  bo.max_target_positions = max_tgt > 0 && max_tgt < (1LL << 40) ? max_tgt : 1024;
+  bo.ctc_weight = model.has_decoder() ? gen.ctc_weight : 0.0;
+  bo.ctc_blank = blank_;
+  if (bo.ctc_weight > 0) check_joint_vocabulary(task, paths.front());
+
+  // Shallow fusion of an n-gram LM into CTC prefix beam search (word_lm_fusion.h).
+  if (!gen.lm_path.empty()) {
+    TRELLIS_CHECK(!model.has_decoder(), ConfigError,
+                  "--lm-path: LM fusion is implemented for CTC models (no decoder) only; {} has "
+                  "a decoder",
+                  paths.front());
+    lm_ = std::make_unique<ArpaLm>(ArpaLm::load(gen.lm_path));
+    std::vector<std::string> symbols;
+    for (int64_t i = 0; i < tgt.size(); ++i) symbols.push_back(tgt.symbol(i));
+    fusion_ = std::make_unique<WordLmFusion>();
+    fusion_->lm = lm_.get();
+    fusion_->weight = gen.lm_weight;
+    fusion_->word_score = gen.word_score;
+    fusion_->spelling =
+        WordSpelling::from_pieces(symbols, {tgt.bos(), tgt.pad(), tgt.eos(), tgt.unk(), blank_});
+    logger.info("LM fusion: {} ({}-gram, {} words), --lm-weight {} --word-score {}",
+                gen.lm_path, lm_->order(), lm_->count(1), gen.lm_weight, gen.word_score);
+  }
+}
+
+BatchDecoder::~BatchDecoder() = default;
+
+BatchDecoder::Output BatchDecoder::decode(const at::Tensor& src_tokens,
+                                          const at::Tensor& src_lengths, const at::Tensor& prefix,
+                                          bool want_ctc) const {
+  const Model& model = *models_.front();
+  const auto device = model.parameters().empty() ? torch::Device(torch::kCPU)
+                                                 : model.parameters()[0].device();
+  std::vector<EncoderOut> encs;
+  for (Model* m : models_) encs.push_back(m->encode(src_tokens.to(device), src_lengths.to(device)));
+  const int64_t bsz = src_tokens.size(0);
+  Output out;
+  out.hyps.resize(static_cast<size_t>(bsz));
+  if (model.has_decoder()) {
+    CtcScores ctc;
+    if (bo_.ctc_weight > 0 || (want_ctc && encs[0].ctc_logits.defined())) {
+      ctc.lprobs = ctc_lprobs(models_, encs, paths_);
+      ctc.lengths = encs[0].ctc_lengths;
+      out.ctc_lprobs = ctc.lprobs;
+      out.ctc_lengths = ctc.lengths.to(torch::kCPU);
+    }
+    out.hyps = beam_search(models_, encs, src_tokens.size(1), bo_,
+                           prefix.defined() ? prefix.to(device) : prefix,
+                           bo_.ctc_weight > 0 ? &ctc : nullptr);
+    return out;
+  }
+  at::Tensor lp = ctc_lprobs(models_, encs, paths_);  // (T, B, V)
+  at::Tensor lens = encs[0].ctc_lengths.to(torch::kCPU);
+  for (int64_t i = 0; i < bsz; ++i) {
+    at::Tensor u = lp.select(1, i).slice(0, 0, lens[i].item<int64_t>());  // (T_i, V)
+    std::vector<CtcHypothesis> ctc;
+    if (lm_) ctc = ctc_prefix_beam_search(u, blank_, beam_, 30.0, fusion_.get());
+    else if (beam_ == 1) ctc.push_back(ctc_greedy(u, blank_));
+    else ctc = ctc_prefix_beam_search(u, blank_, beam_);
+    for (int64_t n = 0; n < nbest_ && n < static_cast<int64_t>(ctc.size()); ++n)
+      out.hyps[static_cast<size_t>(i)].push_back({ctc[n].tokens, ctc[n].score, {}});
+  }
+  out.ctc_lprobs = lp;
+  out.ctc_lengths = lens;
+  return out;
 }
 
 }  // namespace trellis
