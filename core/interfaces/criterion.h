@@ -1,7 +1,8 @@
 #pragma once
 // Criteria (--criterion): turn a model's output on a batch into a summed loss and summable stats
-// (fairseq's FairseqCriterion; docs/criteria.md, "How the trainer drives them"). Built-ins:
-// label_smoothed_cross_entropy, ctc, ctc_multi_loss, mlm.
+// (fairseq's FairseqCriterion; docs/criteria.md, "How the trainer drives them"). The built-in
+// criteria are listed by `train --help` and described in docs/criteria.md and docs/ssl.md; the
+// engine names none of them.
 //
 // Protocol, per micro-batch:
 //   LossOutput out = criterion.forward(net, targets);   // loss: SUM over the batch

@@ -1,7 +1,8 @@
 #pragma once
 // Tasks (--task): own the data of a run (splits, vocabularies, tokenizers, feature transforms)
-// and build the model and the criterion that fit it (fairseq's FairseqTask). Built-ins:
-// speech_to_text, speech_to_text_ctc (docs/tasks.md), masked_token_prediction (docs/ssl.md).
+// and build the model and the criterion that fit it (fairseq's FairseqTask). The built-in
+// tasks are listed by `train --help` and described in docs/tasks.md and docs/ssl.md; the
+// engine names none of them.
 //
 // The trainer drives a task like this:
 //   auto task = task_registry().create(name, config.find("task")->options, ctx);
