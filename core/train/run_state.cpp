@@ -15,6 +15,7 @@
 #include "core/nemo_checkpoint.h"
 #include "core/programs.h"
 #include "core/strings.h"
+#include "core/train/save_dir_files.h"
 #include "core/train_options.h"
 #include "core/interfaces/criterion.h"
 #include "core/interfaces/model.h"
@@ -112,8 +113,16 @@ void RunState::build() {
 
   if (!ck.no_save && is_master()) {
     save_dir_lock_ = std::make_unique<SaveDirLock>(ck.save_dir);  // before anything is written
-    std::ofstream(fs::path(ck.save_dir) / "config.yaml") << config_.to_yaml("train");
-    metrics_jsonl_.open(fs::path(ck.save_dir) / "metrics.jsonl", std::ios::app);
+    const auto stale = save_dir_lock_->remove_stale_temporaries();
+    if (!stale.empty())
+      logger.warn("removed {} temporary file(s) that an interrupted run left in {}: {}",
+                  stale.size(), ck.save_dir, join(stale, ", "));
+    write_text_atomically((fs::path(ck.save_dir) / "config.yaml").string(),
+                          config_.to_yaml("train"));
+    const std::string metrics = (fs::path(ck.save_dir) / "metrics.jsonl").string();
+    if (size_t cut = open_whole_lines_for_append(metrics, &metrics_jsonl_))
+      logger.warn("{}: dropped an unfinished last line ({} bytes) that an interrupted run left",
+                  metrics, cut);
   }
 
   TaskContext tctx;

@@ -28,7 +28,7 @@ std::string describe_holder(int fd) {
 
 }  // namespace
 
-SaveDirLock::SaveDirLock(const std::string& save_dir) {
+SaveDirLock::SaveDirLock(const std::string& save_dir) : save_dir_(save_dir) {
   fs::create_directories(save_dir);
   const std::string path = (fs::path(save_dir) / ".trellis_lock").string();
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -50,6 +50,17 @@ SaveDirLock::SaveDirLock(const std::string& save_dir) {
   if (::ftruncate(fd_, 0) == 0) {
     [[maybe_unused]] const ssize_t w = ::pwrite(fd_, text.data(), text.size(), 0);
   }
+}
+
+std::vector<std::string> SaveDirLock::remove_stale_temporaries() const {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(save_dir_, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(".tmp.", 0) != 0 || !e.is_regular_file(ec)) continue;
+    if (fs::remove(e.path(), ec)) removed.push_back(name);
+  }
+  return removed;
 }
 
 SaveDirLock::~SaveDirLock() {

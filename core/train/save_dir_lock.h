@@ -6,6 +6,7 @@
 // stale lock file never blocks a relaunch.
 
 #include <string>
+#include <vector>
 
 namespace trellis {
 
@@ -14,10 +15,16 @@ class SaveDirLock {
   // Creates save_dir if needed and takes the lock; Error when another process holds it.
   explicit SaveDirLock(const std::string& save_dir);
   ~SaveDirLock();
+
+  // Removes the temporary files (".tmp.NAME.PID", core/checkpoint.cpp's atomic writer) that a
+  // process killed mid-write left behind; safe only while the lock is held, since no other run
+  // writes here then. Returns their names.
+  std::vector<std::string> remove_stale_temporaries() const;
   SaveDirLock(const SaveDirLock&) = delete;
   SaveDirLock& operator=(const SaveDirLock&) = delete;
 
  private:
+  std::string save_dir_;
   int fd_ = -1;
 };
 
