@@ -91,7 +91,7 @@ for cond in pretrained scratch; do
   [ "$cond" = scratch ] && init=(${scratch_flags[@]+"${scratch_flags[@]}"})
   if [ ! -f "$out/ckpt_$cond/checkpoint_best.pt" ] || ! grep -q 'done training' "$out/finetune_$cond.log"; then
     t0=$(date +%s)
-    "${nice[@]}" "$bin/train" "$corpus/data" --task speech_to_text_ctc --arch wav2vec2_ctc \
+    "${nice[@]}" "$bin/train" "$corpus/data" --task speech_to_text --arch wav2vec2_ctc \
       "${size[@]}" --max-source-positions 480000 --freeze-feature-encoder \
       --mask-prob "${FT_MASK:-0.3}" --mask-length 10 --layerdrop 0 --dropout 0.1 \
       --criterion ctc --zero-infinity --post-process sentencepiece \
