@@ -24,6 +24,7 @@ struct GenerationOptions {
   std::string lm_path;
   double lm_weight = 1.0;
   double word_score = 0.0;
+  double beam_threshold = 0.0;
   std::string results_path;
   std::string scoring = "bleu";
   std::optional<int64_t> max_tokens;
@@ -47,9 +48,15 @@ struct GenerationOptions {
     v.field("prefix_size", prefix_size, "force the first N reference tokens (language tags)");
     v.field("ctc_weight", ctc_weight, "weight of CTC scores in joint CTC/attention decoding");
     v.field("lm_path", lm_path,
-            "n-gram LM (ARPA) fused word by word into CTC prefix beam search (docs/generate.md)");
-    v.field("lm_weight", lm_weight, "LM fusion: weight of the natural-log LM probability");
-    v.field("word_score", word_score, "LM fusion: score added per word");
+            "LM for shallow fusion: an ARPA n-gram (word-level) or a trellis language model "
+            "checkpoint (token-level; --task language_modeling); docs/generate.md");
+    v.field("lm_weight", lm_weight,
+            "LM fusion: weight of the natural-log LM probability (alpha; fairseq --lm-weight, "
+            "ESPnet lm_weight, NeMo beam_alpha)");
+    v.field("word_score", word_score,
+            "LM fusion: bonus per word (n-gram) or per token (neural LM) (beta; NeMo beam_beta)");
+    v.field("beam_threshold", beam_threshold,
+            "CTC prefix beam search: drop prefixes scoring below the best minus this (0 = off)");
     v.field("results_path", results_path, "write DIR/generate-<subset>.txt instead of stdout");
     v.field("scoring", scoring,
             "scorer (a registered name; its options are listed once it is selected)")

@@ -39,32 +39,51 @@ void ban_repeated_ngrams(const at::Tensor& tokens, int64_t step, int64_t n, at::
   }
 }
 
-// Joint scores (N, V): (1 - w) * attention + w * CTC prefix gain on the pre-beam tokens of
-// each row, -inf elsewhere; the extended CTC states go to *extended. lprobs: (N, V).
-at::Tensor joint_scores(const at::Tensor& lprobs, const std::vector<CtcPrefixScorer>& scorers,
+// Joint scores (N, V): (1 - w) * attention + w * CTC prefix gain (+ the LM gain) on the
+// pre-beam tokens of each row (the best by attention + LM), -inf elsewhere; the extended CTC
+// states go to *extended. lprobs: (N, V); lm_gains: (N, V) or undefined.
+at::Tensor joint_scores(const at::Tensor& lprobs, const at::Tensor& lm_gains,
+                        const std::vector<CtcPrefixScorer>& scorers,
                         const std::vector<CtcPrefixScorer::State>& states, int64_t K,
                         const BeamSearchOptions& o,
                         std::map<std::pair<int64_t, int64_t>, CtcPrefixScorer::State>* extended) {
   const int64_t N = lprobs.size(0), V = lprobs.size(1);
   const int64_t pre = std::min<int64_t>(V, std::max<int64_t>(K, (3 * K + 1) / 2));
-  auto [att, tok] = lprobs.topk(pre, 1);  // (N, pre)
+  const at::Tensor tok = std::get<1>((lm_gains.defined() ? lprobs + lm_gains : lprobs).topk(pre, 1));
   at::Tensor out = torch::full({N, V}, kNegInf);
-  auto att_a = att.accessor<float, 2>();
+  auto att_a = lprobs.accessor<float, 2>();
   auto tok_a = tok.accessor<int64_t, 2>();
   auto out_a = out.accessor<float, 2>();
+  const float* g = lm_gains.defined() ? lm_gains.data_ptr<float>() : nullptr;  // (N, V)
   extended->clear();
   const double w = o.ctc_weight;
   for (int64_t i = 0; i < N; ++i) {
     for (int64_t j = 0; j < pre; ++j) {
-      const float a = att_a[i][j];
-      if (a == kNegInf) continue;
       const int64_t c = tok_a[i][j];
+      const float a = att_a[i][c];
+      if (a == kNegInf) continue;
       CtcPrefixScorer::State next = scorers[i / K].extend(states[i], c);
       const double gain = next.score - states[i].score;
       if (!std::isfinite(gain)) continue;
-      out_a[i][c] = static_cast<float>((1 - w) * a + w * gain);
+      double score = (1 - w) * a + w * gain;
+      if (g) score += g[i * V + c];
+      out_a[i][c] = static_cast<float>(score);
       (*extended)[{i, c}] = std::move(next);
     }
+  }
+  return out;
+}
+
+// The LM gains of every row's node: (N, V) float.
+at::Tensor lm_gains(FusedLm& lm, const std::vector<LmNodePtr>& nodes, int64_t V, int64_t eos) {
+  lm.prepare(nodes);
+  at::Tensor out = torch::empty({static_cast<int64_t>(nodes.size()), V}, torch::kFloat);
+  std::vector<float> g;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    lm.gains(nodes[i], eos, &g);
+    TRELLIS_CHECK(static_cast<int64_t>(g.size()) == V, ConfigError,
+                  "--lm-path: the LM has {} units, the model's decoder {}", g.size(), V);
+    std::copy(g.begin(), g.end(), out[static_cast<int64_t>(i)].data_ptr<float>());
   }
   return out;
 }
@@ -118,6 +137,8 @@ std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Model*>& mode
     for (int64_t i = 0; i < N; ++i) ctc_state.push_back(scorers[i / K].initial());
   }
   std::map<std::pair<int64_t, int64_t>, CtcPrefixScorer::State> extended;  // (row, token)
+  std::vector<LmNodePtr> lm_nodes;  // with an LM: each row's node
+  if (o.lm) lm_nodes.assign(static_cast<size_t>(N), o.lm->start());
 
   for (int64_t step = 0; step <= max_len; ++step) {
     std::vector<at::Tensor> per_model;
@@ -149,7 +170,10 @@ std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Model*>& mode
       lprobs.fill_(kNegInf);
       lprobs.scatter_(1, forced, keep);
     }
-    if (joint) lprobs = joint_scores(lprobs, scorers, ctc_state, K, o, &extended);
+    at::Tensor gains;  // (N, V) LM gains
+    if (o.lm) gains = lm_gains(*o.lm, lm_nodes, V, o.eos);
+    if (joint) lprobs = joint_scores(lprobs, gains, scorers, ctc_state, K, o, &extended);
+    else if (o.lm) lprobs = lprobs + gains;
     at::Tensor cand = lprobs + torch::tensor(scores).unsqueeze(1);  // (N, V)
     at::Tensor view = step == 0 ? cand.view({B, K, V}).select(1, 0) : cand.view({B, K * V});
     auto [top_scores, top_idx] = view.topk(std::min<int64_t>(2 * K, view.size(1)), 1);
@@ -196,6 +220,14 @@ std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Model*>& mode
         moved[i] = it != extended.end() ? it->second : ctc_state[next[i].row];
       }
       ctc_state = std::move(moved);
+    }
+    if (o.lm) {
+      std::vector<LmNodePtr> moved(static_cast<size_t>(N));
+      for (int64_t i = 0; i < N; ++i) {
+        const LmNodePtr& from = lm_nodes[static_cast<size_t>(next[i].row)];
+        moved[i] = next[i].token == o.pad ? from : o.lm->extend(from, next[i].token);
+      }
+      lm_nodes = std::move(moved);
     }
     std::vector<int64_t> order(static_cast<size_t>(N));
     std::vector<std::vector<float>> new_history(static_cast<size_t>(N));

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/interfaces/model.h"
+#include "core/generate/lm_fusion.h"
 
 namespace trellis {
 
@@ -38,6 +39,12 @@ struct BeamSearchOptions {
   // the 1.5 * beam best tokens by attention; the CTC head must predict the target units.
   double ctc_weight = 0.0;
   int64_t ctc_blank = 0;
+  // Shallow fusion (lm_fusion.h; not owned, may be null): every step adds the LM's gain of each
+  // token to its score, fairseq's lprobs + lm_weight * lm_lprobs (eos included; the word-level
+  // n-gram gains at units that complete a word and at eos). Joint decoding: ESPnet's
+  // (1 - ctc_weight) * att + ctc_weight * ctc + lm_weight * lm, the CTC pre-beam ranking
+  // tokens by att + LM. Each row carries its LM node, reordered with the beam.
+  FusedLm* lm = nullptr;
 };
 
 // The CTC side of joint decoding: lprobs (T, B, V) float log-probabilities, lengths (B) int64.

@@ -9,8 +9,12 @@
 //   c = last unit of l:   pnb'(l) += p(c) * pnb(l);   pnb'(l+c) += p(c) * pb(l)
 //   any other c:          pnb'(l+c) += p(c) * (pb(l) + pnb(l))
 // (sums in log space), then the `beam` prefixes with the best pb + pnb are kept. The score of
-// a hypothesis is log(pb + pnb) at the last frame. With `fusion` (word_lm_fusion.h), prefixes
-// are ranked, and hypotheses scored, by log(pb + pnb) + alpha * ln p_lm(words) + beta * |words|.
+// a hypothesis is log(pb + pnb) at the last frame. With an LM (lm_fusion.h), prefixes are
+// ranked by log(pb + pnb) + node.score (alpha * ln p_lm + beta * |items|: words for the
+// word-level n-gram, word_lm_fusion.h; tokens for a neural LM, neural_lm_fusion.h) and final
+// hypotheses scored by log(pb + pnb) + finish(node) (</s> included). --beam-threshold
+// (fairseq's/flashlight's): after each frame, prefixes whose ranking score is below the best's
+// minus the threshold are dropped (0 = off).
 
 #include <ATen/core/Tensor.h>
 
@@ -20,6 +24,7 @@
 namespace trellis {
 
 struct WordLmFusion;
+class FusedLm;
 
 struct CtcHypothesis {
   std::vector<int64_t> tokens;
@@ -32,6 +37,11 @@ CtcHypothesis ctc_greedy(const at::Tensor& lprobs, int64_t blank);
 // log-probability at a frame is below the frame's best minus `prune` are skipped there.
 std::vector<CtcHypothesis> ctc_prefix_beam_search(const at::Tensor& lprobs, int64_t blank,
                                                   int64_t beam, double prune = 30.0,
-                                                  const WordLmFusion* fusion = nullptr);
+                                                  FusedLm* lm = nullptr,
+                                                  double beam_threshold = 0.0);
+// The same with the word-level n-gram fusion of word_lm_fusion.h.
+std::vector<CtcHypothesis> ctc_prefix_beam_search(const at::Tensor& lprobs, int64_t blank,
+                                                  int64_t beam, double prune,
+                                                  const WordLmFusion* fusion);
 
 }  // namespace trellis

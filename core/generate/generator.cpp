@@ -17,7 +17,7 @@
 #include "core/generate/beam_search.h"
 #include "core/generate/ctc_decoder.h"
 #include "core/generate/model_loader.h"
-#include "core/generate/word_lm_fusion.h"
+#include "core/generate/lm_loader.h"
 #include "core/generation_options.h"
 #include "core/logging.h"
 #include "core/programs.h"
@@ -207,23 +207,14 @@ BatchDecoder::BatchDecoder(const GenerationOptions& gen, std::vector<LoadedCheck
   bo.ctc_blank = blank_;
   if (bo.ctc_weight > 0) check_joint_vocabulary(task, paths.front());
 
-  // Shallow fusion of an n-gram LM into CTC prefix beam search (word_lm_fusion.h).
+  // Shallow fusion (--lm-path: an ARPA n-gram or an LM checkpoint; lm_loader.h).
+  TRELLIS_CHECK(gen.beam_threshold >= 0, ConfigError, "--beam-threshold must be >= 0 (0 = off)");
+  beam_threshold_ = gen.beam_threshold;
   if (!gen.lm_path.empty()) {
-    TRELLIS_CHECK(!model.has_decoder(), ConfigError,
-                  "--lm-path: LM fusion is implemented for CTC models (no decoder) only; {} has "
-                  "a decoder",
-                  paths.front());
-    lm_ = std::make_unique<ArpaLm>(ArpaLm::load(gen.lm_path));
-    std::vector<std::string> symbols;
-    for (int64_t i = 0; i < tgt.size(); ++i) symbols.push_back(tgt.symbol(i));
-    fusion_ = std::make_unique<WordLmFusion>();
-    fusion_->lm = lm_.get();
-    fusion_->weight = gen.lm_weight;
-    fusion_->word_score = gen.word_score;
-    fusion_->spelling =
-        WordSpelling::from_pieces(symbols, {tgt.bos(), tgt.pad(), tgt.eos(), tgt.unk(), blank_});
-    logger.info("LM fusion: {} ({}-gram, {} words), --lm-weight {} --word-score {}",
-                gen.lm_path, lm_->order(), lm_->count(1), gen.lm_weight, gen.word_score);
+    lm_ = std::make_unique<LoadedLm>(
+        load_lm(gen.lm_path, gen.lm_weight, gen.word_score, tgt, blank_));
+    bo.lm = lm_->fusion.get();
+    logger.info("LM fusion: {} ({})", gen.lm_path, lm_->fusion->describe());
   }
 }
 
@@ -258,9 +249,8 @@ BatchDecoder::Output BatchDecoder::decode(const at::Tensor& src_tokens,
   for (int64_t i = 0; i < bsz; ++i) {
     at::Tensor u = lp.select(1, i).slice(0, 0, lens[i].item<int64_t>());  // (T_i, V)
     std::vector<CtcHypothesis> ctc;
-    if (lm_) ctc = ctc_prefix_beam_search(u, blank_, beam_, 30.0, fusion_.get());
-    else if (beam_ == 1) ctc.push_back(ctc_greedy(u, blank_));
-    else ctc = ctc_prefix_beam_search(u, blank_, beam_);
+    if (beam_ == 1 && !bo_.lm) ctc.push_back(ctc_greedy(u, blank_));
+    else ctc = ctc_prefix_beam_search(u, blank_, beam_, 30.0, bo_.lm, beam_threshold_);
     for (int64_t n = 0; n < nbest_ && n < static_cast<int64_t>(ctc.size()); ++n)
       out.hyps[static_cast<size_t>(i)].push_back({ctc[n].tokens, ctc[n].score, {}});
   }

@@ -22,10 +22,9 @@
 
 namespace trellis {
 
-class ArpaLm;
 class Config;
 struct GenerationOptions;
-struct WordLmFusion;
+struct LoadedLm;
 
 // Returns the exit code. Errors are thrown (core/error.h).
 int run_generation(const Config& config);
@@ -54,9 +53,9 @@ class BatchDecoder {
   std::vector<Model*> models_;
   std::vector<std::string> paths_;
   int64_t beam_ = 5, nbest_ = 1, blank_ = 0;
+  double beam_threshold_ = 0.0;
   BeamSearchOptions bo_;
-  std::unique_ptr<ArpaLm> lm_;
-  std::unique_ptr<WordLmFusion> fusion_;
+  std::unique_ptr<LoadedLm> lm_;  // --lm-path (lm_loader.h), or null
 };
 
 }  // namespace trellis

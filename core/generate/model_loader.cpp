@@ -46,21 +46,23 @@ Config stored_config(const CheckpointState& s, const std::string& path) {
 
 }  // namespace
 
-LoadedCheckpoint load_for_generation(const std::string& path, const Config& cli) {
+namespace {
+
+// task_name/task_options: the task to rebuild (empty/null: the checkpoint's own).
+LoadedCheckpoint load(const std::string& path, const std::string& data_root, uint64_t seed,
+                      const std::string& task_name, const AnyOptions* task_options) {
   LoadedCheckpoint l{load_checkpoint(path), Config{}, nullptr, nullptr, 0};
   l.config = stored_config(l.state, path);
   TaskContext ctx;
-  ctx.data_root = cli.get<DataRootOptions>("data").data;
+  ctx.data_root = data_root;
   ctx.criterion_needs =
       criterion_registry().needs(l.state.criterion, l.config.find("criterion")->options);
-  ctx.seed = static_cast<uint64_t>(cli.get<CommonOptions>("common").seed);
+  ctx.seed = seed;
   ctx.restored_state = l.state.task_state;
-  // The command line's --task (and its options) wins; otherwise the checkpoint's.
-  const bool cli_task = !cli.component("task").empty();
-  const std::string task_name = cli_task ? cli.component("task") : l.state.task;
-  const AnyOptions& task_options =
-      cli_task ? cli.find("task")->options : l.config.find("task")->options;
-  l.task = task_registry().create(task_name, task_options, ctx);
+  const std::string name = task_name.empty() ? l.state.task : task_name;
+  l.task = task_registry().create(name, task_options ? *task_options
+                                                     : l.config.find("task")->options,
+                                  ctx);
   l.model = std::shared_ptr<Model>(
       l.task->build_model(l.state.arch, l.config.find("arch")->options));
   l.model->load_state_dict(l.state.model, /*strict=*/true);
@@ -69,8 +71,25 @@ LoadedCheckpoint load_for_generation(const std::string& path, const Config& cli)
   l.model->eval();
   l.blank = l.task->ctc_blank();
   logger.info("loaded {}: --arch {} --task {} --criterion {} ({} updates)", path, l.state.arch,
-              task_name, l.state.criterion, l.state.num_updates);
+              name, l.state.criterion, l.state.num_updates);
   return l;
+}
+
+}  // namespace
+
+LoadedCheckpoint load_for_generation(const std::string& path, const Config& cli,
+                                     bool checkpoint_task) {
+  // The command line's --task (and its options) wins; otherwise the checkpoint's.
+  const bool cli_task = !checkpoint_task && !cli.component("task").empty();
+  return load(path, cli.get<DataRootOptions>("data").data,
+              static_cast<uint64_t>(cli.get<CommonOptions>("common").seed),
+              cli_task ? cli.component("task") : std::string(),
+              cli_task ? &cli.find("task")->options : nullptr);
+}
+
+LoadedCheckpoint load_with_own_task(const std::string& path, const std::string& data_root,
+                                    uint64_t seed) {
+  return load(path, data_root, seed, "", nullptr);
 }
 
 // Joint CTC/attention adds CTC and decoder scores of the same unit: the CTC dictionary (the

@@ -23,8 +23,14 @@ struct LoadedCheckpoint {  // state.model is emptied once the model holds the we
 };
 
 // cli: generate's parsed command line (DATA_ROOT, --task, --seed). CheckpointError names the
-// file and the plugins it needs when its configuration does not load.
-LoadedCheckpoint load_for_generation(const std::string& path, const Config& cli);
+// file and the plugins it needs when its configuration does not load. checkpoint_task: use the
+// checkpoint's own task even when the command line names one (an LM given to --lm-path).
+LoadedCheckpoint load_for_generation(const std::string& path, const Config& cli,
+                                     bool checkpoint_task = false);
+// The same with the checkpoint's own task and options (an LM given to --lm-path); data_root
+// may be empty when the task state holds the vocabularies.
+LoadedCheckpoint load_with_own_task(const std::string& path, const std::string& data_root,
+                                    uint64_t seed = 1);
 // ConfigError unless the CTC dictionary starts with the target dictionary's symbols (joint
 // CTC/attention adds their scores unit by unit).
 void check_joint_vocabulary(const Task& task, const std::string& path);

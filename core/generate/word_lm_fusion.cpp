@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace trellis {
 namespace {
 
@@ -76,6 +78,52 @@ double WordLmProgress::bonus(const WordLmFusion& f) const {
   if (f.weight != 0.0) b += f.weight * lm;
   if (f.word_score != 0.0) b += f.word_score * static_cast<double>(words);
   return b;
+}
+
+LmNodePtr WordNgramFusion::make(WordLmProgress p, int64_t length) const {
+  auto n = std::make_shared<Node>();
+  n->score = p.bonus(f_);
+  n->length = length;
+  n->progress = std::move(p);
+  return n;
+}
+
+LmNodePtr WordNgramFusion::start() { return make(WordLmProgress::start(f_), 0); }
+
+LmNodePtr WordNgramFusion::extend(const LmNodePtr& node, int64_t unit) {
+  const auto& n = static_cast<const Node&>(*node);
+  if (f_.spelling.kind_of(unit) == WordSpelling::kSilent) return node;
+  return make(n.progress.extend(f_, unit), n.length + 1);
+}
+
+double WordNgramFusion::finish(const LmNodePtr& node) {
+  return static_cast<const Node&>(*node).progress.finish(f_).bonus(f_);
+}
+
+// Units within a word gain 0; every unit that completes the word gains the same.
+void WordNgramFusion::gains(const LmNodePtr& node, int64_t eos, std::vector<float>* out) {
+  const auto& n = static_cast<const Node&>(*node);
+  const int64_t V = vocab_size();
+  out->assign(static_cast<size_t>(V), 0.0f);
+  bool have = false;
+  float completing = 0.0f;
+  for (int64_t v = 0; v < V; ++v) {
+    const auto kind = f_.spelling.kind_of(v);
+    if (v == eos) {
+      (*out)[static_cast<size_t>(v)] = static_cast<float>(finish(node) - n.score);
+    } else if (kind == WordSpelling::kBoundary || kind == WordSpelling::kWordStart) {
+      if (!have) {
+        completing = static_cast<float>(n.progress.extend(f_, v).bonus(f_) - n.score);
+        have = true;
+      }
+      (*out)[static_cast<size_t>(v)] = completing;
+    }
+  }
+}
+
+std::string WordNgramFusion::describe() const {
+  return fmt::format("{}-gram, {} words, word-level, --lm-weight {} --word-score {}",
+                     f_.lm->order(), f_.lm->count(1), f_.weight, f_.word_score);
 }
 
 }  // namespace trellis

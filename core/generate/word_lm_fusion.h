@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/generate/arpa_lm.h"
+#include "core/generate/lm_fusion.h"
 
 namespace trellis {
 
@@ -60,6 +61,28 @@ struct WordLmProgress {
   WordLmProgress finish(const WordLmFusion& f) const;
   // alpha * lm + beta * words, exactly 0 for alpha = beta = 0.
   double bonus(const WordLmFusion& f) const;
+};
+
+// The word-level n-gram LM as the searches see it (lm_fusion.h): node.score = bonus(progress),
+// finish = bonus(progress.finish()). In attention and joint decoding the unit eos ends the
+// sentence (finish); elsewhere the gains are 0 except at units that complete a word.
+class WordNgramFusion : public FusedLm {
+ public:
+  explicit WordNgramFusion(WordLmFusion fusion) : f_(std::move(fusion)) {}
+  LmNodePtr start() override;
+  LmNodePtr extend(const LmNodePtr& node, int64_t unit) override;
+  double finish(const LmNodePtr& node) override;
+  void gains(const LmNodePtr& node, int64_t eos, std::vector<float>* out) override;
+  int64_t vocab_size() const override { return static_cast<int64_t>(f_.spelling.kind.size()); }
+  std::string describe() const override;
+  const WordLmFusion& fusion() const { return f_; }
+
+ private:
+  struct Node : LmNode {
+    WordLmProgress progress;
+  };
+  LmNodePtr make(WordLmProgress p, int64_t length) const;
+  WordLmFusion f_;
 };
 
 }  // namespace trellis

@@ -1,6 +1,8 @@
 // `generate --lm-path` with the real binaries: an n-gram LM fused into CTC prefix beam search
-// on a checkpoint `train` wrote. Weight 0 prints exactly the hypotheses and scores of decoding
-// without an LM; a weighted LM runs; a missing or malformed LM is an error naming it.
+// on a checkpoint `train` wrote; a transformer LM trained by `train --task language_modeling`
+// (loss and ppl logged, resumed) fused into CTC prefix beam search. Weight 0 prints exactly the
+// hypotheses and scores of decoding without an LM; a weighted LM runs; a missing or malformed
+// LM is an error naming it. bench/run_lm_fusion.sh is the full version (WER with and without).
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
@@ -87,7 +89,7 @@ TEST_CASE("generate: --lm-path fuses an n-gram LM into CTC prefix beam search",
 
   const auto missing = run_command(gen + " --lm-path " + dir + "/nope.arpa");
   CHECK(missing.exit_code != 0);
-  CHECK(missing.output.find(dir + "/nope.arpa: cannot open") != std::string::npos);
+  CHECK(missing.output.find("--lm-path " + dir + "/nope.arpa: no such file") != std::string::npos);
   {
     std::ofstream bad(dir + "/bad.arpa");
     bad << "\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-x\t</s>\n\\end\\\n";
@@ -95,4 +97,56 @@ TEST_CASE("generate: --lm-path fuses an n-gram LM into CTC prefix beam search",
   const auto malformed = run_command(gen + " --lm-path " + dir + "/bad.arpa");
   CHECK(malformed.exit_code != 0);
   CHECK(malformed.output.find(dir + "/bad.arpa:6: '-x' is not a number") != std::string::npos);
+}
+
+TEST_CASE("train --task language_modeling, then generate --lm-path with the LM checkpoint",
+          "[integration][generate][lm]") {
+  const std::string data = trellis::testing::train_corpus();
+  if (data.empty()) trellis::testing::skip_test("espeak-ng or sox not installed");
+  const std::string dir = trellis::testing::fresh_dir("generate_neural_lm");
+  const std::string lm_train = fmt::format(
+      "{} {} --task language_modeling --arch transformer_lm_gpt2_tiny --criterion cross_entropy "
+      "--optimizer adam --lr 1e-3 --max-tokens 1024 --tokens-per-sample 256 "
+      "--sample-break-mode eos --save-dir {}/lm --valid-subset dev --threads 1 --log-format "
+      "simple --log-interval 1 --no-epoch-checkpoints --seed 3",
+      bin("train"), data, dir);
+  auto half = run_command(lm_train + " --max-update 3");
+  INFO(half.output);
+  REQUIRE(half.exit_code == 0);
+  CHECK(half.output.find("valid on 'dev' subset | loss ") != std::string::npos);
+  CHECK(half.output.find("| ppl ") != std::string::npos);
+  auto resumed = run_command(lm_train + " --max-update 6");  // resumes checkpoint_last.pt
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(resumed.output.find("num_updates 6") != std::string::npos);
+
+  auto t = run_command(fmt::format(
+      "{} {} --task speech_to_text_ctc --arch conformer_ctc --criterion ctc --optimizer adam "
+      "--lr 2e-3 --max-update 4 --save-dir {}/asr --encoder-layers 1 --encoder-embed-dim 32 "
+      "--encoder-ffn-embed-dim 64 --encoder-attention-heads 2 --conv-channels 32 "
+      "--conformer-conv-kernel-size 5 --threads 1 --log-format simple --valid-subset dev "
+      "--max-tokens 2000 --no-epoch-checkpoints",
+      bin("train"), data, dir));
+  INFO(t.output);
+  REQUIRE(t.exit_code == 0);
+  const std::string gen = fmt::format(
+      "{} {} --gen-subset dev --path {}/asr/checkpoint_last.pt --beam 3 --scoring wer "
+      "--threads 1",
+      bin("generate"), data, dir);
+  const auto plain = run_command(gen);
+  REQUIRE(plain.exit_code == 0);
+  const std::string lm = " --lm-path " + dir + "/lm/checkpoint_last.pt";
+  const auto zero = run_command(gen + lm + " --lm-weight 0 --word-score 0");
+  INFO(zero.output);
+  REQUIRE(zero.exit_code == 0);
+  CHECK(zero.output.find("token-level neural LM") != std::string::npos);
+  CHECK(hypothesis_lines(zero.output) == hypothesis_lines(plain.output));
+  const auto weighted = run_command(gen + lm + " --lm-weight 0.5 --beam-threshold 20");
+  INFO(weighted.output);
+  REQUIRE(weighted.exit_code == 0);
+  CHECK(hypothesis_lines(weighted.output) != hypothesis_lines(plain.output));
+  // An LM checkpoint given as the model, or an ASR checkpoint as the LM, is refused by name.
+  const auto not_lm = run_command(gen + " --lm-path " + dir + "/asr/checkpoint_last.pt");
+  CHECK(not_lm.exit_code != 0);
+  CHECK(not_lm.output.find("is not a language model") != std::string::npos);
 }
