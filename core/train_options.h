@@ -21,6 +21,7 @@ struct CommonOptions {
   bool fp16 = false;
   bool bf16 = false;
   bool amp = false;
+  bool deterministic = false;
 
   template <class V>
   void visit(V& v) {
@@ -36,6 +37,11 @@ struct CommonOptions {
     v.field("fp16", fp16, "mixed precision with float16 and dynamic loss scaling");
     v.field("bf16", bf16, "mixed precision with bfloat16");
     v.field("amp", amp, "automatic mixed precision (autocast)");
+    v.field("deterministic", deterministic,
+            "deterministic kernels only (at::globalContext().setDeterministicAlgorithms; cuDNN "
+            "deterministic, no benchmarking): on the CPU, the backward of advanced indexing at "
+            "more than 1 thread; an op without a deterministic kernel is an error naming it "
+            "(docs/reliability.md, \"Reproducibility\")");
   }
   void validate() const;
 };

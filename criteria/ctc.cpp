@@ -14,26 +14,38 @@ namespace trellis {
 
 namespace {
 
-// Names each infeasible utterance once per process (it recurs every epoch).
-void warn_infeasible(const at::Tensor& input_lengths, const at::Tensor& tokens,
-                     const at::Tensor& units, int64_t pad, int64_t eos,
-                     const std::vector<std::string>* ids) {
+const char* kInfeasibleRemedy =
+    "Train with --zero-infinity to give them 0 loss and 0 gradient, or drop them from the "
+    "manifest (prepare --ctc-subsampling N lists them; --skip-invalid-size-inputs-valid-test "
+    "drops only samples over --max-source-positions / --max-target-positions, not these)";
+
+// Names each infeasible utterance once per process in a warning (it recurs every epoch);
+// returns the note for LossOutput::nonfinite_note naming all of them, every time.
+std::string note_infeasible(const at::Tensor& input_lengths, const at::Tensor& tokens,
+                            const at::Tensor& units, int64_t pad, int64_t eos,
+                            const std::vector<std::string>* ids) {
   static const log::Logger logger("trellis.criterion");
   static std::mutex mutex;
   static std::set<std::string> warned;
+  std::string listed;
   for (int64_t b : infeasible_ctc_rows(input_lengths, tokens, pad, eos)) {
     const bool named = ids != nullptr && b < static_cast<int64_t>(ids->size());
-    const std::string who = named ? "utterance '" + (*ids)[b] + "'" : fmt::format("batch row {}", b);
+    const std::string who = named ? "'" + (*ids)[b] + "'" : fmt::format("batch row {}", b);
+    const std::string what = fmt::format("{} ({} target units, {} frames after subsampling)", who,
+                                         units[b].item<int64_t>(),
+                                         input_lengths[b].item<int64_t>());
+    listed += (listed.empty() ? "" : ", ") + what;
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (named && !warned.insert((*ids)[b]).second) continue;
     }
-    logger.warn(
-        "ctc: {} has {} target units but only {} frames after subsampling: no CTC alignment "
-        "exists and its loss is infinite, which makes the whole update non-finite. Train with "
-        "--zero-infinity to ignore such utterances, or drop them from the manifest",
-        who, units[b].item<int64_t>(), input_lengths[b].item<int64_t>());
+    logger.warn("ctc: utterance {}: no CTC alignment exists (a unit needs a frame, a repeated "
+                "unit two) and its loss is infinite, which makes the whole update non-finite. {}",
+                what, kInfeasibleRemedy);
   }
+  if (listed.empty()) return "";
+  return fmt::format("CTC-infeasible (target longer than the subsampled input): {}. {}", listed,
+                     kInfeasibleRemedy);
 }
 
 }  // namespace
@@ -60,7 +72,7 @@ CtcTerms ctc_loss_sum(const at::Tensor& logits, const at::Tensor& input_lengths,
   t.loss = at::ctc_loss(t.lprobs, flat, t.input_lengths, t.target_lengths, blank,
                         at::Reduction::Sum, zero_infinity);
   if (!zero_infinity && !std::isfinite(t.loss.item<double>())) {
-    warn_infeasible(t.input_lengths, tokens, t.target_lengths, pad, eos, ids);
+    t.nonfinite_note = note_infeasible(t.input_lengths, tokens, t.target_lengths, pad, eos, ids);
   }
   return t;
 }
@@ -152,6 +164,7 @@ LossOutput CtcCriterion::forward(const NetOutput& net, const CriterionTargets& t
       targets.ntokens >= 0 ? targets.ntokens : t.target_lengths.sum().item<int64_t>();
   LossOutput out;
   out.loss = t.loss;
+  out.nonfinite_note = t.nonfinite_note;
   out.sample_size = static_cast<double>(ctx_.sentence_avg ? B : ntokens);
   out.stats = {
       {"loss", t.loss.item<double>()},

@@ -29,6 +29,7 @@ struct CtcTerms {
   at::Tensor lprobs;          // (T, B, V) log_softmax of the logits
   at::Tensor input_lengths;   // (B) int64
   at::Tensor target_lengths;  // (B) int64, units per row (pad and eos excluded)
+  std::string nonfinite_note;  // a non-finite loss: the infeasible utterances and the remedy
 };
 
 // logits: (T, B, V) float (computed in at least float32); input_lengths: (B) int64 (undefined:
@@ -36,7 +37,8 @@ struct CtcTerms {
 // (undefined: counted; given: must agree with the count) -> summed CTC (at::ctc_loss, blank;
 // zero_infinity: an infeasible utterance gives 0 loss and 0 gradient). Without zero_infinity,
 // an infeasible utterance (fewer frames than units plus repeated neighbours) is named once in a
-// warning (by `ids` when given, else by batch row) with the way out: --zero-infinity.
+// warning (by `ids` when given, else by batch row) with the way out: --zero-infinity; every
+// infeasible one of the batch is named in nonfinite_note each time.
 CtcTerms ctc_loss_sum(const at::Tensor& logits, const at::Tensor& input_lengths,
                       const at::Tensor& tokens, const at::Tensor& target_lengths, int64_t pad,
                       int64_t eos, int64_t blank, bool zero_infinity,

@@ -45,6 +45,7 @@ LossOutput CtcMultiLoss::forward(const NetOutput& net, const CriterionTargets& t
 
   LossOutput out;
   out.loss = options_.ctc_weight * ctc.loss + real.loss;
+  out.nonfinite_note = ctc.nonfinite_note.empty() ? real.nonfinite_note : ctc.nonfinite_note;
   const int64_t B = targets.transcript.size(0);
   out.sample_size = ctx_.sentence_avg
                         ? static_cast<double>(B)

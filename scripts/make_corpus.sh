@@ -35,7 +35,9 @@ made=0
 while IFS=$'\t' read -r id voice speed pitch text; do
   if [ ! -s "$out/$id.wav" ]; then
     espeak-ng -v "$voice" -s "$speed" -p "$pitch" -w "$out/$id.raw.wav" "$text" 2>/dev/null
-    sox -q "$out/$id.raw.wav" -r 16000 -c 1 -b 16 "$out/$id.wav"
+    # -D: no dither. sox dithers by default with a fresh random seed in every run, so the same
+    # corpus synthesized twice differed in its last bits (docs/reliability.md, "Reproducibility").
+    sox -q -D "$out/$id.raw.wav" -r 16000 -c 1 -b 16 "$out/$id.wav"
     rm -f "$out/$id.raw.wav"
   fi
   text=${text%"${text##*[![:space:]]}"}

@@ -44,6 +44,20 @@ fi
 step "synthesizing $n_utts utterances with espeak-ng"
 bash scripts/make_corpus.sh "$work/corpus" "$n_utts" 1
 
+step "what the result depends on (docs/reliability.md, \"Reproducibility\"; also in $work/provenance.txt)"
+# The WER of this run moves with each of these: the corpus (espeak-ng and its voices, sox, and
+# awk's random numbers choose the sentences), the compute threads and the CPU kernels of OpenBLAS
+# and LibTorch (both picked by CPU), and the code. The train log adds the threads and BLAS kernels.
+{
+  echo "trellis commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' + local changes')"
+  echo "espeak-ng:       $(espeak-ng --version 2>/dev/null | head -1)"
+  echo "sox:             $(sox --version 2>/dev/null | head -1)"
+  echo "awk:             $(readlink -f "$(command -v awk)") ($(awk -W version 2>/dev/null | head -1))"
+  echo "corpus checksum: $(cd "$work/corpus" && LC_ALL=C ls | grep -E '\.(wav|txt)$' | LC_ALL=C sort | xargs cat | md5sum | cut -d' ' -f1) ($n_utts utterances, seed 1)"
+  echo "CPU:             $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(nproc) cores available; AVX-512: $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no)"
+  echo "threads:         ${OMP_NUM_THREADS:-(all available cores; set OMP_NUM_THREADS or --threads to fix)}; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(chosen by OpenBLAS/trellis for this CPU)}"
+} | tee "$work/provenance.txt"
+
 step "preparing a fairseq layout (fbank80 zip, TSV manifests, vocabulary, config.yaml)"
 "$bin/prepare" --input-format dir --input "$work/corpus" --output-dir "$work/data" \
   --splits train:0.8,dev:0.1,test:0.1 --vocab-type char --features fbank80 --cmvn utterance \
@@ -71,8 +85,10 @@ step "plotting the training curves (loss, WER, learning rate) from metrics.jsonl
   --title "quickstart: conformer CTC on $n_utts espeak-ng utterances"
 
 step "done"
+grep -m1 -o 'compute threads: .*' "$work/train.log" | sed 's/^/train: /' | tee -a "$work/provenance.txt" || true
 echo "$result"
 echo "checkpoints: $work/checkpoints/checkpoint_best.pt (best dev WER), checkpoint_last.pt"
 echo "hypotheses:  $work/decode/generate-test.txt (T-/H-/D- lines, as fairseq-generate)"
+echo "provenance:  $work/provenance.txt (what the WER depends on: compare it across machines)"
 echo "logs:        $work/train.log (training log), $work/checkpoints/metrics.jsonl (one JSON per line)"
 echo "plots:       $work/plots/training_curves.svg (open it in a browser)"

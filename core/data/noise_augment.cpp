@@ -151,6 +151,11 @@ std::string TransformOptions::get_path(const char* key) const {
 void TransformOptions::check_known(const std::vector<std::string>& known) const {
   if (!params_ || !params_.IsMap()) return;
   for (const auto& kv : params_) {
+    // A key that is a list or a mapping (`[a]: 1`, `? {a: 1}`) is no option name.
+    if (!kv.first.IsScalar())
+      fail(("'" + YAML::Dump(kv.first) + "'").c_str(),
+           fmt::format("an option name must be text (line {}; known: {})",
+                       kv.first.Mark().line + 1, join(known, ", ")));
     const std::string k = kv.first.as<std::string>();
     if (std::find(known.begin(), known.end(), k) == known.end()) {
       fail(k.c_str(), fmt::format("unknown option (known: {})", join(known, ", ")));

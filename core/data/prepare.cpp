@@ -19,6 +19,7 @@
 #include "core/data/fbank.h"
 #include "core/data/manifest.h"
 #include "core/io/npy.h"
+#include "core/data/prepare_ctc_check.h"
 #include "core/data/sentencepiece_vocab.h"
 #include "core/data/speed_resample.h"
 #include "core/io/zip_archive.h"
@@ -394,7 +395,10 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
   cfg.save((out / "config.yaml").string());
 
   // Manifests (prep-time filters on train splits as fairseq: n_frames < 5 or > 3000 with
-  // fbank features, empty text).
+  // fbank features, empty text), and the CTC feasibility report.
+  const int64_t subsampling =
+      o.ctc_subsampling >= 0 ? o.ctc_subsampling : (fbank ? 4 : 320);
+  std::vector<CtcInfeasibleRow> infeasible;
   for (size_t k = 0; k < splits.size(); ++k) {
     const bool is_train = is_train_split(splits[k].name);
     std::vector<ManifestRow> split_rows;
@@ -409,6 +413,20 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
         split_rows.push_back(r);
       }
     }
+    if (subsampling > 0) {
+      auto bad = ctc_infeasible_rows(split_rows, splits[k].name, cfg, subsampling, out.string());
+      summary.ctc_infeasible += static_cast<int64_t>(bad.size());
+      if (is_train && o.drop_ctc_infeasible && !bad.empty()) {
+        std::set<std::string> drop;
+        for (const auto& b : bad) drop.insert(b.id);
+        const size_t before = split_rows.size();
+        split_rows.erase(std::remove_if(split_rows.begin(), split_rows.end(),
+                                        [&](const ManifestRow& r) { return drop.count(r.id); }),
+                         split_rows.end());
+        summary.ctc_dropped += static_cast<int64_t>(before - split_rows.size());
+      }
+      infeasible.insert(infeasible.end(), bad.begin(), bad.end());
+    }
     std::vector<std::string> cols = {"id", "audio", "n_frames", "tgt_text", "speaker"};
     if (!o.src_text_from.empty() ||
         std::any_of(split_rows.begin(), split_rows.end(),
@@ -420,6 +438,9 @@ PrepareSummary run_prepare(const PrepareOptions& o) {
     summary.rows.push_back(static_cast<int64_t>(split_rows.size()));
     logger.info("{}.tsv: {} rows", splits[k].name, split_rows.size());
   }
+  if (subsampling > 0)
+    report_ctc_infeasible(infeasible, subsampling, (out / "ctc_infeasible.tsv").string(),
+                          o.drop_ctc_infeasible);
   if (summary.skipped_bad_audio)
     logger.warn("skipped {} bad audio file(s)", summary.skipped_bad_audio);
   if (summary.filtered)

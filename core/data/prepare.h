@@ -39,6 +39,10 @@ struct PrepareOptions {
   // factor != 1 adds a copy of every training utterance, id "sp<factor>-<id>", its audio
   // resampled as `sox speed` (core/data/speed_resample.h). Empty: off.
   std::vector<double> speed_perturb;
+  // CTC feasibility report (core/data/prepare_ctc_check.h): input frames per output frame;
+  // -1: 4 for fbank80 (the conformers), 320 for raw audio (wav2vec2); 0: no report.
+  int64_t ctc_subsampling = -1;
+  bool drop_ctc_infeasible = false;
 
   template <class V>
   void visit(V& v) {
@@ -79,10 +83,23 @@ struct PrepareOptions {
             "omitted); same text and speaker, features and n_frames from the perturbed audio "
             "(--features raw: wav files in OUT/speed_perturb/); the vocabulary is trained on "
             "the original transcripts only; empty: off");
+    v.field("ctc_subsampling", ctc_subsampling,
+            "report the utterances CTC cannot align (more target units than frames after "
+            "N-fold subsampling; listed in OUT/ctc_infeasible.tsv): N input frames per model "
+            "output frame; -1: 4 with fbank80 (conformer), 320 with raw audio (wav2vec2); 0: "
+            "no report");
+    v.field("drop_ctc_infeasible", drop_ctc_infeasible,
+            "drop the utterances of the --ctc-subsampling report from the training splits "
+            "(dev/test are kept, and reported)");
     v.field("progress", progress, "draw a progress bar when stderr is a terminal (--no-progress: "
                                   "never)");
   }
   void validate() const {
+    TRELLIS_CHECK(ctc_subsampling >= -1, ConfigError,
+                  "--ctc-subsampling {}: expected N > 0, -1 (automatic) or 0 (no report)",
+                  ctc_subsampling);
+    TRELLIS_CHECK(!drop_ctc_infeasible || ctc_subsampling != 0, ConfigError,
+                  "--drop-ctc-infeasible needs the report: --ctc-subsampling is 0");
     TRELLIS_CHECK(seed >= 0 && seed <= int64_t{0xFFFFFFFF}, ConfigError,
                   "--seed {}: expected 0 .. 4294967295", seed);
     for (size_t i = 0; i < speed_perturb.size(); ++i) {
@@ -118,6 +135,8 @@ struct PrepareSummary {
   int64_t skipped_bad_audio = 0;
   int64_t filtered = 0;  // train rows dropped by the prep-time size/text filters
   int64_t speed_perturbed = 0;  // rows that are speed-perturbed copies (--speed-perturb)
+  int64_t ctc_infeasible = 0;   // rows of every split CTC cannot align (--ctc-subsampling)
+  int64_t ctc_dropped = 0;      // of them, dropped from training splits (--drop-ctc-infeasible)
 };
 
 // Runs everything; throws DataError / ConfigError.

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "core/distributed/heartbeat.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "core/train_options.h"
@@ -59,6 +60,13 @@ class C10dCommunicator : public Communicator {
   C10dCommunicator(DistributedSetup setup, c10::intrusive_ptr<c10d::Store> store,
                    c10::intrusive_ptr<c10d::ProcessGroup> group)
       : Communicator(std::move(setup)), store_(std::move(store)), group_(std::move(group)) {}
+
+  // After the start-up barrier: every rank's store key exists from then on.
+  void start_heartbeat() {
+    heartbeat_ = std::make_unique<Heartbeat>(
+        setup_.master_addr, setup_.port, setup_.rank, setup_.world_size,
+        std::chrono::duration_cast<std::chrono::milliseconds>(setup_.timeout));
+  }
 
   void all_reduce_sum(std::vector<at::Tensor>& tensors, const std::string& what) override {
     if (tensors.empty()) return;
@@ -107,15 +115,19 @@ class C10dCommunicator : public Communicator {
       if (!work->wait(std::chrono::duration_cast<std::chrono::milliseconds>(setup_.timeout)))
         throw Error("timed out");
     } catch (const std::exception& e) {
+      const std::string silent = heartbeat_ ? heartbeat_->silent_ranks() : "";
       throw Error(fmt::format(
-          "rank {} of {}: {} failed: {}. Another worker has probably stopped (its log says "
-          "why); collectives wait at most --distributed-timeout {} s",
-          setup_.rank, setup_.world_size, what, e.what(), setup_.timeout.count()));
+          "rank {} of {}: {} failed: {}. {}; collectives wait at most --distributed-timeout {} s",
+          setup_.rank, setup_.world_size, what, e.what(),
+          silent.empty() ? "Another worker has probably stopped (its log says why)"
+                         : "Why: " + silent,
+          setup_.timeout.count()));
     }
   }
 
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  std::unique_ptr<Heartbeat> heartbeat_;
 };
 
 }  // namespace
@@ -259,8 +271,11 @@ std::unique_ptr<Communicator> Communicator::connect(const DistributedSetup& s) {
     throw ConfigError("--distributed-backend nccl: this LibTorch has no CUDA/NCCL; use gloo");
 #endif
   }
-  auto comm = std::unique_ptr<Communicator>(new C10dCommunicator(s, store, group));
+  auto* c10d_comm = new C10dCommunicator(s, store, group);
+  auto comm = std::unique_ptr<Communicator>(c10d_comm);
   comm->barrier("the start-up barrier");  // every rank is there (NCCL: initialises it)
+  c10d_comm->start_heartbeat();
+  comm->barrier("the heartbeat barrier");  // every rank's heartbeat key exists
   g_process_communicator.store(comm.get());
   return comm;
 }

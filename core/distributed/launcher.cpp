@@ -119,7 +119,10 @@ int spawn_workers(const std::vector<std::string>& argv, int64_t world_size, int6
             logger.error("worker rank {} (pid {}) {}; stopping the other workers", i, pid,
                          describe(status));
             for (size_t j = 0; j < pids.size(); ++j)
-              if (running[j]) ::kill(pids[j], SIGTERM);
+              if (running[j]) {
+                ::kill(pids[j], SIGTERM);
+                ::kill(pids[j], SIGCONT);  // a stopped (SIGSTOP) worker gets it now, not later
+              }
             kill_at = std::chrono::steady_clock::now() + grace;
           } else if (forwarded == 0) {
             logger.error("worker rank {} (pid {}) {}", i, pid, describe(status));

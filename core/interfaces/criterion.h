@@ -52,6 +52,10 @@ struct LossOutput {
   at::Tensor loss;                      // () float, summed over the batch, differentiable
   double sample_size = 0.0;             // the gradient denominator's share of this batch
   std::map<std::string, double> stats;  // summable: loss, nll_loss, ntokens, nsentences, ...
+  // When the loss is not finite and the criterion knows why (e.g. samples for which the loss
+  // is infinite by construction): which samples and the remedy. The trainer's "update
+  // skipped" warning repeats it.
+  std::string nonfinite_note;
 };
 
 using StatSums = std::map<std::string, double>;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <filesystem>
 #include <sstream>
@@ -110,6 +111,13 @@ void RunState::build() {
   }
   // After the rendezvous (the process group draws from the default generator).
   torch::manual_seed(static_cast<uint64_t>(common.seed));
+  if (common.deterministic) {
+    at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+    at::globalContext().setDeterministicCuDNN(true);
+    at::globalContext().setBenchmarkCuDNN(false);
+    ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);  // read by cuBLAS handles
+    logger.info("--deterministic: only deterministic kernels (an op without one is an error)");
+  }
 
   if (!ck.no_save && is_master()) {
     save_dir_lock_ = std::make_unique<SaveDirLock>(ck.save_dir);  // before anything is written

@@ -58,10 +58,14 @@ class RunState {
   // threads.
   std::unique_ptr<Prefetcher<BatchPtr>> prefetch_train(const Batches& batches, int64_t epoch);
 
-  // After each update: validates and saves when fairseq would; *first_valid gets the first
-  // valid subset's metric when validated. Returns true when training must stop (max-update,
-  // patience).
-  bool validate_and_save(bool end_of_epoch, std::optional<double>* first_valid);
+  // At the start of each epoch's loop (a fresh epoch, or the rest of a resumed one).
+  void begin_epoch(bool resumed_mid_epoch);
+  // After each update: validates and saves when fairseq would. At the end of an epoch (even
+  // one where training stops), steps the LR schedule with the epoch's last validation (the first valid subset's
+  // metric; fairseq's lr_step(epoch, valid_losses[0])) before saving, so that a checkpoint
+  // taken at the end of an epoch already holds that step and a resume from it equals an
+  // uninterrupted run. Returns true when training must stop (max-update, patience).
+  bool validate_and_save(bool end_of_epoch);
   void save_last_on_signal();
 
   // A progress line (tag "train_inner", "train" or a valid subset) in --log-format, also
@@ -107,6 +111,8 @@ class RunState {
   std::optional<double> best_;
   int64_t patience_runs_ = 0;
   std::optional<double> last_val_;
+  // The latest validation of the current epoch (restored with a mid-epoch checkpoint).
+  std::optional<double> epoch_valid_;
   double previous_training_time_ = 0.0;
   std::chrono::steady_clock::time_point start_;
   std::unique_ptr<Progress> progress_;

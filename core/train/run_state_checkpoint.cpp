@@ -192,6 +192,9 @@ void RunState::restore(const ResumePlan& plan, CheckpointState s) {
       iterator_->load_state(fresh);
     } else {
       iterator_->load_state(saved);
+      // Inside an epoch: its validation so far feeds the LR step at the epoch's end (a save
+      // inside an epoch always validates first).
+      if (saved.iterations_in_epoch > 0) epoch_valid_ = s.val_loss;
     }
   }
   logger.info("loaded {} (epoch {}, {} updates{})", plan.path, iterator_->next_epoch_idx(),

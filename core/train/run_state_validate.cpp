@@ -25,7 +25,11 @@ const log::Logger logger("trellis.train");
 
 }  // namespace
 
-bool RunState::validate_and_save(bool end_of_epoch, std::optional<double>* first_valid) {
+void RunState::begin_epoch(bool resumed_mid_epoch) {
+  if (!resumed_mid_epoch) epoch_valid_.reset();
+}
+
+bool RunState::validate_and_save(bool end_of_epoch) {
   const auto& opt = optimization();
   const auto& ck = checkpoint_options();
   const auto& data = config_.get<DatasetOptions>("dataset");
@@ -44,9 +48,12 @@ bool RunState::validate_and_save(bool end_of_epoch, std::optional<double>* first
   std::optional<double> val;
   if (do_validate) {
     val = validate_all().front();
-    *first_valid = val;
+    epoch_valid_ = val;
   }
   const bool early = should_stop_early(val);
+  // Also when training stops here: a relaunch with a higher --max-update resumes from this
+  // checkpoint as if the run had gone on.
+  if (end_of_epoch) trainer_->lr_step(epoch, epoch_valid_);
   if (do_save || early) save(end_of_epoch, val);
   if (max_reached) logger.info("stopping: --max-update {} reached", opt.max_update);
   return early || max_reached;

@@ -46,10 +46,8 @@ class TrainLoop {
                     r.trainer().lr(), opt.stop_min_lr);
         break;
       }
-      std::optional<double> first_valid;
-      stop = train_epoch(&first_valid);
+      stop = train_epoch();  // ends with the epoch's LR step (RunState::validate_and_save)
       if (stopped_) break;
-      if (!stop) r.trainer().lr_step(r.iterator().epoch(), first_valid);
     }
     restore_default_signals();
     if (stopped_) {
@@ -67,10 +65,11 @@ class TrainLoop {
 
  private:
   // One epoch; returns true when training must stop (max-update, patience).
-  bool train_epoch(std::optional<double>* first_valid) {
+  bool train_epoch() {
     RunState& r = run_;
     EpochBatchIterator& itr = r.iterator();
     const int64_t epoch = itr.next_epoch();
+    const bool resumed_mid_epoch = itr.iterations_in_epoch() > 0;
     r.trainer().lr_step_begin_epoch(epoch);
     TRELLIS_CHECK(itr.epoch_size() > 0, DataError,
                   "epoch {}: the training subset has no batches (every sample was dropped by the "
@@ -82,6 +81,7 @@ class TrainLoop {
     int64_t group_index = (itr.iterations_in_epoch() + k - 1) / k;
     logger.info("begin training epoch {}", epoch);
     auto batches = r.prefetch_train(itr.remaining(), epoch);
+    r.begin_epoch(resumed_mid_epoch);
     r.epoch_meters().reset();
     r.inner_meters().reset();
     bool stop = false;
@@ -107,7 +107,7 @@ class TrainLoop {
         r.draw_bar(r.inner_meters(), epoch, group_index, total);
       }
       const bool end_of_epoch = !itr.has_next();
-      stop = r.validate_and_save(end_of_epoch, first_valid);
+      stop = r.validate_and_save(end_of_epoch);
       if (rec.stop_requested) {
         stopped_ = true;
         r.save_last_on_signal();

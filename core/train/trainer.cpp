@@ -19,6 +19,20 @@
 namespace trellis {
 namespace {
 
+// "; the micro-batch ... holds utterances 'a', 'b' (and N more). NOTE" for the "update
+// skipped" warning (ids: the batch's, at most 8 shown; note: the criterion's, or the usual causes).
+std::string describe_nonfinite(const std::vector<std::string>& ids, const std::string& note) {
+  if (ids.empty() && note.empty()) return "";
+  std::string s = "; the micro-batch with the non-finite loss holds ";
+  const size_t shown = std::min<size_t>(ids.size(), 8);
+  for (size_t i = 0; i < shown; ++i) s += (i ? ", '" : "utterances '") + ids[i] + "'";
+  if (ids.size() > shown) s += fmt::format(" (and {} more)", ids.size() - shown);
+  if (ids.empty()) s += "samples without ids";
+  return s + ". " + (note.empty() ? "A sample the loss cannot be computed for, or a diverging "
+                                    "model (lower --lr, set --clip-norm)"
+                                  : note);
+}
+
 const log::Logger logger("trellis.trainer");
 
 // CPU autocast to bfloat16 for the scope's lifetime (torch.autocast("cpu", torch.bfloat16)).
@@ -84,6 +98,7 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
   StepRecord record;
   double sample_size = 0.0;
   bool finite_loss = true;
+  std::string nonfinite_where;  // the utterances of the micro-batch, and the criterion's note
   for (const BatchPtr& real : group) {
     // An empty micro-batch: nothing to do alone; with other ranks, the dummy batch at weight 0
     // keeps the collectives (and the logged names) the same on every rank.
@@ -103,6 +118,7 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
         continue;
       }
       finite_loss = false;
+      nonfinite_where = describe_nonfinite(batch.ids, out.nonfinite_note);
       // With other ranks the backward and the remaining micro-batches still run (the update is
       // skipped on every rank), so collectives inside the model (SyncBatchNorm) stay paired.
       if (options_.comm == nullptr) break;
@@ -130,9 +146,9 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
   if (!std::isfinite(gnorm)) {
     optimizer_.zero_grad();
     ++nonfinite_in_a_row_;
-    logger.warn("update {} skipped: non-finite {} ({} in a row; the limit is {})",
+    logger.warn("update {} skipped: non-finite {} ({} in a row; the limit is {}){}",
                 num_updates_ + 1, finite_loss ? "gradient norm" : "loss", nonfinite_in_a_row_,
-                options_.max_nonfinite_updates);
+                options_.max_nonfinite_updates, nonfinite_where);
     TRELLIS_CHECK(nonfinite_in_a_row_ <= options_.max_nonfinite_updates, Error,
                   "{} updates in a row had a non-finite loss or gradient (update {}): the model "
                   "diverged. Lower --lr, raise --warmup-updates or set --clip-norm; "

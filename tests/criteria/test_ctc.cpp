@@ -195,15 +195,25 @@ TEST_CASE("ctc: an infeasible utterance is named once, with the --zero-infinity 
   for (int pass = 0; pass < 2; ++pass) {
     auto t = trellis::ctc_loss_sum(logits, lengths, tokens, at::Tensor(), pad, eos, 0, false, &ids);
     CHECK(std::isinf(t.loss.item<double>()));
+    // The note for the trainer's "update skipped" warning names every one, every time.
+    CHECK(t.nonfinite_note.find("'long_utt' (3 target units, 3 frames after subsampling), "
+                                "'longer_utt' (2 target units, 1 frames after subsampling)") !=
+          std::string::npos);
+    CHECK(t.nonfinite_note.find("--zero-infinity") != std::string::npos);
+    CHECK(t.nonfinite_note.find("--skip-invalid-size-inputs-valid-test") != std::string::npos);
+    CHECK(t.nonfinite_note.find("ok_utt") == std::string::npos);
   }
   auto zero = trellis::ctc_loss_sum(logits, lengths, tokens, at::Tensor(), pad, eos, 0, true, &ids);
   CHECK(std::isfinite(zero.loss.item<double>()));
+  CHECK(zero.nonfinite_note.empty());
   trellis::log::set_file("");
   std::ifstream in(log);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   INFO(text);
-  CHECK(text.find("utterance 'long_utt' has 3 target units but only 3 frames") != std::string::npos);
-  CHECK(text.find("utterance 'longer_utt' has 2 target units but only 1 frames") != std::string::npos);
+  CHECK(text.find("utterance 'long_utt' (3 target units, 3 frames after subsampling): no CTC "
+                  "alignment exists") != std::string::npos);
+  CHECK(text.find("utterance 'longer_utt' (2 target units, 1 frames after subsampling)") !=
+        std::string::npos);
   CHECK(text.find("ok_utt") == std::string::npos);
   CHECK(text.find("--zero-infinity") != std::string::npos);
   // Once per utterance, not once per update.

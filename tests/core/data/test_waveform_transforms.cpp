@@ -371,6 +371,11 @@ TEST_CASE("waveform transforms: config errors name the file and the key", "[unit
   CHECK_THAT(e, Catch::Contains(cfg) && Catch::Contains("gain.min_gain_dbfs"));
   e = build_error("waveform_transforms: {_train: [gain]}\ngain: {max_gain: 3}\n");
   CHECK_THAT(e, Catch::Contains("gain.max_gain") && Catch::Contains("unknown option"));
+  // A key that is a list is no option name: a DataError naming the file, not a yaml-cpp
+  // conversion error (docs/reliability.md, fuzzing's known gaps).
+  e = build_error("waveform_transforms: {_train: [gain]}\ngain: {[max_gain]: 3}\n");
+  CHECK_THAT(e, Catch::Contains(cfg) && Catch::Contains("gain.'[max_gain]'") &&
+                    Catch::Contains("an option name must be text (line 2"));
   e = build_error("waveform_transforms: {_train: [noise]}\nnoise: {prob: 0.5}\n");
   CHECK_THAT(e, Catch::Contains(cfg) && Catch::Contains("noise.manifest"));
   e = build_error("waveform_transforms: {_train: [noise]}\nnoise: {manifest: nowhere.lst}\n");

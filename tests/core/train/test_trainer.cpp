@@ -4,8 +4,11 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "core/error.h"
+#include "core/logging.h"
 #include "core/train/trainer.h"
 #include "core/interfaces/criterion.h"
 #include "core/interfaces/model.h"
@@ -39,6 +42,7 @@ class ToyCriterion : public Criterion {
 class ToyTask : public Task {
  public:
   std::vector<double> draws;
+  std::string note;  // the criterion's LossOutput::nonfinite_note on a non-finite loss
   void load_dataset(const std::string&, bool) override {}
   int64_t dataset_size(const std::string&) const override { return 0; }
   const std::vector<int64_t>& source_sizes(const std::string&) const override { return sizes_; }
@@ -59,6 +63,7 @@ class ToyTask : public Task {
     out.loss = (b.src_tokens * toy.w).sum();
     out.sample_size = static_cast<double>(b.size());
     out.stats = {{"loss", out.loss.item<double>()}};
+    if (!std::isfinite(out.loss.item<double>())) out.nonfinite_note = note;
     return out;
   }
   const Dictionary& target_dictionary() const override { throw Error("none"); }
@@ -71,7 +76,10 @@ class ToyTask : public Task {
 BatchPtr batch(std::vector<float> rows) {  // rows: B*3 values
   auto b = std::make_shared<SpeechBatch>();
   const int64_t n = static_cast<int64_t>(rows.size()) / 3;
-  for (int64_t i = 0; i < n; ++i) b->indices.push_back(i);
+  for (int64_t i = 0; i < n; ++i) {
+    b->indices.push_back(i);
+    b->ids.push_back(fmt::format("utt{}", i));
+  }
   b->src_tokens = torch::tensor(rows).reshape({n, 3});
   b->ntokens = n;
   return b;
@@ -147,6 +155,30 @@ TEST_CASE("trainer: a non-finite loss skips the update; too many in a row is an 
   CHECK_THROWS_WITH(rig.trainer->train_step({batch({NAN, 1, 1})}),
                     Catch::Contains("3 updates in a row") &&
                         Catch::Contains("--max-nonfinite-updates"));
+}
+
+TEST_CASE("trainer: the non-finite warning names the batch's utterances and the criterion's note",
+          "[unit][train]") {
+  const auto log = std::filesystem::temp_directory_path() / "trellis_trainer_nonfinite.log";
+  std::filesystem::remove(log);
+  Rig rig(TrainerOptions{});
+  rig.task.note = "CTC-infeasible: 'utt1'. Train with --zero-infinity";
+  trellis::log::set_file(log.string());
+  rig.trainer->train_step({batch({NAN, 1, 1, 2, 2, 2})});
+  rig.task.note.clear();
+  std::vector<float> many(3 * 10, 1.0f);
+  many[0] = INFINITY;
+  rig.trainer->train_step({batch(many)});
+  trellis::log::set_file("");
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  INFO(text);
+  CHECK(text.find("update 1 skipped: non-finite loss (1 in a row; the limit is 10); the "
+                  "micro-batch with the non-finite loss holds utterances 'utt0', 'utt1'. "
+                  "CTC-infeasible: 'utt1'. Train with --zero-infinity") != std::string::npos);
+  // Without a note: the first 8 ids, the count of the others, and the general causes.
+  CHECK(text.find("'utt6', 'utt7' (and 2 more). A sample the loss cannot be computed for, or a "
+                  "diverging model") != std::string::npos);
 }
 
 TEST_CASE("trainer: the torch seed of update k is seed + k (reproducible after a resume)",
