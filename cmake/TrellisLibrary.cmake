@@ -7,8 +7,9 @@ endforeach()
 add_library(trellis SHARED ${_sources})
 add_library(trellis::trellis ALIAS trellis)
 target_include_directories(trellis PUBLIC
-  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated>
-  $<INSTALL_INTERFACE:include/trellis>)
+  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+  $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated>
+  $<INSTALL_INTERFACE:include/trellis> $<INSTALL_INTERFACE:include>)
 target_include_directories(trellis SYSTEM PUBLIC $<BUILD_INTERFACE:${TRELLIS_GLOO_INCLUDE}>)
 # SentencePiece is not linked here: it is loaded at run time (libtrellis_spm, core/CMakeLists.txt).
 target_link_libraries(trellis
@@ -27,6 +28,8 @@ install(TARGETS trellis EXPORT trellisTargets LIBRARY DESTINATION ${CMAKE_INSTAL
 install(DIRECTORY core tasks criteria models optim scoring DESTINATION include/trellis
         FILES_MATCHING PATTERN "*.h")
 install(FILES ${PROJECT_BINARY_DIR}/generated/core/version.h DESTINATION include/trellis/core)
+# The application API (docs/generate.md, "C++ API"): #include <trellis/transcriber.h>.
+install(FILES include/trellis/transcriber.h DESTINATION include/trellis)
 install(EXPORT trellisTargets NAMESPACE trellis:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/trellis)
 configure_file(cmake/trellis-config.cmake.in ${PROJECT_BINARY_DIR}/trellis-config.cmake @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/trellis-config.cmake cmake/TrellisPlugin.cmake

@@ -215,6 +215,17 @@ ParseResult parse_command_line(const ProgramSpec& spec, const std::vector<std::s
     auto targets = fields;
     std::string names;
     for (const auto& n : flags_of(f)) names += (names.empty() ? "" : ",") + n;
+    if (f.is_positional && f.takes_many) {  // every remaining positional (transcribe's inputs)
+      app.add_option_function<std::vector<std::string>>(
+             key,
+             [targets, key](const std::vector<std::string>& vs) {
+               set_all(targets, "", key);
+               for (const auto& v : vs) set_all(targets, v, key, /*append=*/true);
+             },
+             f.help)
+          ->expected(0, -1);
+      continue;
+    }
     if (f.is_positional) {
       app.add_option_function<std::string>(
           key, [targets, key](const std::string& v) { set_all(targets, v, key); }, f.help);

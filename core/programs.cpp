@@ -5,6 +5,7 @@
 #include "core/generation_options.h"
 #include "core/plot/plot_metrics.h"
 #include "core/train_options.h"
+#include "core/transcribe/transcribe_options.h"
 
 namespace trellis {
 
@@ -32,6 +33,21 @@ ProgramSpec generate_program() {
        {"components", AnyOptions::make<GenerateComponents>()},
        {"common", AnyOptions::make<CommonOptions>()},
        {"generation", AnyOptions::make<GenerationOptions>()}}};
+}
+
+ProgramSpec transcribe_program() {
+  return ProgramSpec{
+      "transcribe",
+      "Transcribe audio files with a trained checkpoint, no manifest or prepare step: trellis "
+      "transcribe --path ckpt.pt FILE_OR_FOLDER... [--beam N] [--lm-path lm.arpa] [--timestamps] "
+      "[--output-format text|json|ctm]. Features are computed as the checkpoint's data config "
+      "computes them for prepared data, so the text equals generate's on the prepared audio. "
+      "Prints one line per file (text: FILE<TAB>text); an unreadable file is an error on stderr "
+      "naming it, the others are transcribed, and the exit status is 1.",
+      {{"transcribe", AnyOptions::make<TranscribeOptions>()},
+       {"components", AnyOptions::make<GenerateComponents>()},
+       {"common", AnyOptions::make<CommonOptions>()},
+       {"generation", AnyOptions::make<TranscribeDecodingOptions>()}}};
 }
 
 ProgramSpec prepare_program() {

@@ -20,6 +20,9 @@ struct DataRootOptions {
 
 ProgramSpec train_program();
 ProgramSpec generate_program();
+// transcribe (and trellis::Transcriber): groups "transcribe" (TranscribeOptions), "components",
+// "common", "generation" (TranscribeDecodingOptions).
+ProgramSpec transcribe_program();
 // The single-group programs: the options struct is the group ("prepare", "plot",
 // "average_checkpoints"): PrepareOptions, plot::PlotOptions, AverageCheckpointsOptions.
 ProgramSpec prepare_program();

@@ -114,6 +114,18 @@ SourceData from_npy(NpyArray a, const SourceOptions& o, const std::string& where
 
 }  // namespace
 
+int transcription_rate(const SourceOptions& o) {
+  const int rate = target_rate(o);
+  return rate > 0 ? rate : 16000;
+}
+
+SourceData source_from_waveform(std::vector<float> samples, const SourceOptions& o) {
+  Audio audio;
+  audio.samples = std::move(samples);
+  audio.sample_rate = transcription_rate(o);
+  return from_waveform(std::move(audio), o, Augment{});
+}
+
 SourceData load_source(const std::string& audio, const SourceOptions& o,
                        const WaveformTransforms* augment, std::mt19937_64* rng) {
   const Augment aug{augment, rng};

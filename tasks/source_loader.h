@@ -61,4 +61,13 @@ SourceData load_source(const std::string& audio, const SourceOptions& options,
                        const WaveformTransforms* augment = nullptr,
                        std::mt19937_64* rng = nullptr);
 
+// The rate a waveform outside any manifest is taken at so that its source equals that of its
+// prepared version: raw audio at sample_rate, NeMo at its preprocessor's rate, FBK stored
+// waveforms at waveform_sample_rate, otherwise 16 kHz (`prepare` computes fbank at 16 kHz).
+int transcription_rate(const SourceOptions& options);
+// samples: (N) mono float at transcription_rate(options) -> the source load_source makes of
+// the same audio (fbank (T, bins), NeMo log-mel, or the standardized waveform); no
+// augmentation. DataError when the audio is too short for one frame.
+SourceData source_from_waveform(std::vector<float> samples, const SourceOptions& options);
+
 }  // namespace trellis

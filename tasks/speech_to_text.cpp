@@ -290,6 +290,43 @@ DecodingInput SpeechToTextTask::decoding_input(const TaskBatch& any_batch) const
   return in;
 }
 
+// As collate_speech() on the prepared audio: the source (load_source's, without augmentation),
+// then the data config's evaluation transforms (split "": `_eval`, else `*`).
+DecodingInput SpeechToTextTask::audio_input(const std::vector<std::vector<float>>& waves) const {
+  const DataConfig& cfg = vocab_.config;
+  const auto transforms = build_transforms(cfg.root, "", cfg.path, false);
+  const std::vector<int32_t> no_target;
+  std::vector<CollateItem> items;
+  std::mt19937_64 rng(0);  // evaluation transforms draw nothing
+  for (size_t i = 0; i < waves.size(); ++i) {
+    SourceData src = source_from_waveform(waves[i], source_options_);
+    CollateItem item;
+    item.dim = src.dim;
+    if (!source_options_.raw_audio)
+      item.dim = apply_transforms(transforms, src.data, src.frames, src.dim, rng);
+    item.source = std::move(src.data);
+    item.frames = src.frames;
+    item.index = static_cast<int64_t>(i);
+    item.id = std::to_string(i);
+    item.target = &no_target;
+    items.push_back(std::move(item));
+  }
+  const SpeechBatch b = collate_items(std::move(items), source_options_.raw_audio,
+                                      vocab_.tgt_dict.pad(), vocab_.tgt_dict.eos(),
+                                      source_options_.pad_frames_to());
+  DecodingInput in;
+  in.src_tokens = b.src_tokens;    // (B, T, F) float; raw audio (B, N)
+  in.src_lengths = b.src_lengths;  // (B) int64
+  in.target = b.target;
+  in.target_lengths = b.target_lengths;
+  const int rate = transcription_rate(source_options_);
+  in.frame_seconds = source_options_.raw_audio ? 1.0 / rate
+                     : source_options_.nemo_mel ? static_cast<double>(source_options_.nemo.hop_length) / rate
+                                                : 0.01;
+  in.audio_seconds = static_cast<double>(b.src_frames) * in.frame_seconds;
+  return in;
+}
+
 std::string SpeechToTextTask::detokenize(const std::vector<int64_t>& ids) const {
   const Dictionary& d = vocab_.tgt_dict;
   const bool tag = vocab_.config.prepend_tgt_lang_tag;

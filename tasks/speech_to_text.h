@@ -75,6 +75,8 @@ class SpeechToTextTask : public Task {
   std::string detokenize(const std::vector<int64_t>& ids) const override;
   TaskTraits traits() const override;
   int64_t ctc_blank() const override { return blank_index(); }
+  int64_t audio_sample_rate() const override { return transcription_rate(source_options_); }
+  DecodingInput audio_input(const std::vector<std::vector<float>>& waves) const override;
 
   // For generate, tools and tests ---------------------------------------------------------------
   // collate() with the batch's own type.

@@ -17,6 +17,12 @@ DecodingInput Task::decoding_input(const TaskBatch& batch) const {
                     "hold a model input and a reference (e.g. speech_to_text)");
 }
 
+DecodingInput Task::audio_input(const std::vector<std::vector<float>>& waves) const {
+  (void)waves;
+  throw ConfigError("this --task does not turn audio into a model input: transcribe needs a "
+                    "speech task (e.g. speech_to_text)");
+}
+
 std::string Task::detokenize(const std::vector<int64_t>& ids) const {
   const Dictionary& d = target_dictionary();
   std::vector<int64_t> kept;

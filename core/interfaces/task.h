@@ -60,6 +60,7 @@ struct DecodingInput {
   at::Tensor target;          // (B, L) int64 reference ids, right-padded, eos last
   at::Tensor target_lengths;  // (B) int64, including eos (and a language tag)
   double audio_seconds = 0;   // seconds of audio in the batch (real-time factor)
+  double frame_seconds = 0;   // seconds per source frame (0.01 fbank, 1/rate raw audio), or 0
 };
 
 // What a task needs besides its own options.
@@ -126,6 +127,15 @@ class Task {
   // The CTC blank index of the task's models (source-side CTC: the source dictionary's
   // <ctc_blank>; otherwise 0, fairseq's audio tasks).
   virtual int64_t ctc_blank() const { return 0; }
+
+  // Audio outside any manifest (transcribe, trellis::Transcriber) -------------------------------
+  // The rate audio_input() takes waveforms at; 0 when the task's models do not read audio.
+  virtual int64_t audio_sample_rate() const { return 0; }
+  // waves: mono float waveforms at audio_sample_rate() -> the model input computed as this
+  // task computes it for the prepared version of the same audio (features and the data
+  // config's evaluation transforms, or the waveform itself); target empty. Thread-safe.
+  // The default throws ConfigError.
+  virtual DecodingInput audio_input(const std::vector<std::vector<float>>& waves) const;
 };
 
 using TaskRegistry = Registry<Task, const TaskContext&>;
