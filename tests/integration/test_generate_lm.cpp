@@ -12,6 +12,7 @@
 #include "run_command.h"
 #include "skip.h"
 #include "train_corpus.h"
+#include "train_log.h"
 
 using trellis::testing::bin;
 using trellis::testing::run_command;
@@ -119,6 +120,14 @@ TEST_CASE("train --task language_modeling, then generate --lm-path with the LM c
   INFO(resumed.output);
   REQUIRE(resumed.exit_code == 0);
   CHECK(resumed.output.find("num_updates 6") != std::string::npos);
+  // Resume equivalence: 3 + 3 updates give the parameters of 6 straight, bit for bit.
+  std::string straight_cmd = lm_train + " --max-update 6";
+  straight_cmd.replace(straight_cmd.find(dir + "/lm"), dir.size() + 3, dir + "/lm_straight");
+  auto straight = run_command(straight_cmd);
+  INFO(straight.output);
+  REQUIRE(straight.exit_code == 0);
+  trellis::testing::check_same_model(dir + "/lm/checkpoint_last.pt",
+                                     dir + "/lm_straight/checkpoint_last.pt");
 
   auto t = run_command(fmt::format(
       "{} {} --task speech_to_text_ctc --arch conformer_ctc --criterion ctc --optimizer adam "
