@@ -9,8 +9,12 @@
 //
 //   build/bin/bench_train_step --lengths-tsv ../shared/bench/peer_epoch_nframes.tsv
 //       --threads 2 --steps 40 --warmup-steps 0      (one command line)
+//   --profile FILE: a chrome trace of the measured updates (LibTorch's legacy autograd profiler,
+//   the format of the reference's under bench/profile_train_step.py, which compares the two by
+//   category); --peak 1: first time a 2048x2048 fp32 matmul at 1 and 2 threads (GFLOP/s).
 #include <ATen/CPUGeneratorImpl.h>
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -20,6 +24,7 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -147,6 +152,27 @@ std::string blas_libraries() {
   return s;
 }
 
+// The machine's fp32 matmul peak as the reference measures it (--peak): 2048x2048 torch.mm at 1
+// and 2 threads, median of 5.
+void print_matmul_peak() {
+  const int64_t n = 2048;
+  auto x = torch::randn({n, n}), y = torch::randn({n, n});
+  const int old = at::get_num_threads();
+  for (int th : {1, 2}) {
+    at::set_num_threads(th);
+    at::mm(x, y);
+    std::vector<double> ts;
+    for (int r = 0; r < 5; ++r) {
+      const auto t0 = Clock::now();
+      at::mm(x, y);
+      ts.push_back(seconds_since(t0));
+    }
+    std::printf("peak torch.mm 2048x2048 fp32, %d thread(s): %.1f GFLOP/s (median of 5)\n", th,
+                2.0 * n * n * n / median(ts) / 1e9);
+  }
+  at::set_num_threads(old);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -158,7 +184,7 @@ int main(int argc, char** argv) {
       {"utt-frames", "uniform:300:1500"}, {"lengths-tsv", ""}, {"frames-per-token", "5"},
       {"pool", "2000"},       {"threads", "0"},        {"steps", "8"},
       {"warmup-steps", "2"},  {"lr", "1e-3"},          {"clip-norm", "10"},
-      {"seed", "1"}};
+      {"seed", "1"},          {"profile", ""},         {"peak", "0"}};
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0 || !a.count(k.substr(2)) || i + 1 >= argc) {
@@ -176,6 +202,7 @@ int main(int argc, char** argv) {
               TORCH_VERSION, at::get_num_threads(),
               std::getenv("OMP_NUM_THREADS") ? std::getenv("OMP_NUM_THREADS") : "None",
               blas_libraries().c_str());
+  if (I("peak") != 0) print_matmul_peak();
   if (I("threads") > 0) at::set_num_threads(static_cast<int>(I("threads")));
   const int64_t V = I("vocab"), fpt = I("frames-per-token");
   std::vector<int64_t> kernels;
@@ -258,6 +285,7 @@ int main(int argc, char** argv) {
 
   struct Row { double t, fwd, opt; int64_t bsz, frames, padded; };
   std::vector<Row> rows;
+  std::optional<torch::autograd::profiler::RecordProfile> profile;  // --profile: measured updates
   const int64_t steps = I("steps"), warmup = I("warmup-steps");
   for (int64_t step = 0; step < warmup + steps; ++step) {
     // One collated batch, rows by descending length as SpeechBatch has them.
@@ -292,6 +320,7 @@ int main(int argc, char** argv) {
       b.ntokens += units[i];
     }
 
+    if (!a["profile"].empty() && step == warmup) profile.emplace(a["profile"]);
     const auto t0 = Clock::now();
     StepRecord rec = trainer.train_step({batch});  // forward, ctc, backward, /sample size, clip, adam
     const double t = seconds_since(t0);
@@ -307,6 +336,7 @@ int main(int argc, char** argv) {
       rows.push_back({t, task.last_forward_s, optimizer.last_step_s, B, b.src_frames, B * T});
   }
 
+  profile.reset();  // writes the trace
   std::vector<double> ms, fps, fwd, opt, rest;
   double tot_t = 0, bsz = 0;
   int64_t frames = 0, padded = 0;

@@ -5,6 +5,7 @@
 #include "models/modules/norm.h"
 #include "models/modules/padding.h"
 #include "models/modules/linear.h"
+#include "models/modules/permuted_contiguous.h"
 
 namespace trellis {
 
@@ -49,9 +50,11 @@ at::Tensor FbkConvModuleImpl::forward(const at::Tensor& x, const at::Tensor& pad
   // the 1x1 convolutions are matmuls on the (B, T, C) layout (same [out, in, 1] weights)
   auto h = torch::linear(layer_norm(layernorm_, x), first_pointwise_conv1d_->weight.squeeze(-1),
                          first_pointwise_conv1d_->bias);       // B x T x 2D
-  h = zero_padded(torch::glu(h, -1), pad, 1).transpose(1, 2);  // B x D x T
+  // B x D x T for the depthwise convolution and back, contiguous both ways
+  // (permuted_contiguous.h): at::linear folds to one addmm, the backwards see contiguous memory
+  h = permuted_contiguous(zero_padded(torch::glu(h, -1), pad, 1), {0, 2, 1});  // B x D x T
   h = zero_padded(depthwise_conv1d_(h), pad, 2);
-  h = torch::silu(zero_padded(batchnorm_(h), pad, 2)).transpose(1, 2);  // silu(0) = 0
+  h = torch::silu(permuted_contiguous(zero_padded(batchnorm_(h), pad, 2), {0, 2, 1}));  // silu(0) = 0
   h = torch::linear(h, second_pointwise_conv1d_->weight.squeeze(-1),
                     second_pointwise_conv1d_->bias);  // B x T x D
   return dropout_(zero_padded(h, pad, 1));

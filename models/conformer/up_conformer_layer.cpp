@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "models/modules/norm.h"
 #include "models/modules/linear.h"
+#include "models/modules/permuted_contiguous.h"
 
 namespace trellis {
 
@@ -38,13 +39,16 @@ UpConvModuleImpl::UpConvModuleImpl(int64_t dim, int64_t kernel_size, double drop
   dropout_ = register_module("dropout", FastDropout(dropout));
 }
 
-// x: (B, T, D) -> (B, T, D)
+// x: (T, B, D) contiguous -> (T, B, D). The 1x1 convolutions are matmuls on the time-major
+// layout (same [out, in, 1] weights), so only the depthwise convolution sees (B, D, T).
 at::Tensor UpConvModuleImpl::forward(const at::Tensor& x) {
-  // the 1x1 convolutions are matmuls on the (B, T, C) layout (same [out, in, 1] weights)
   auto h = torch::glu(torch::linear(layer_norm(layer_norm_, x),
                                     pointwise_conv1_->weight.squeeze(-1), pointwise_conv1_->bias),
-                      -1);
-  h = torch::silu(batch_norm_(depthwise_conv_(h.transpose(1, 2)))).transpose(1, 2);
+                      -1);                                            // (T, B, D)
+  // (B, D, T) for the depthwise convolution and back; contiguous both ways (permuted_contiguous.h),
+  // so at::linear folds to one addmm and the backwards see contiguous gradients
+  h = batch_norm_(depthwise_conv_(permuted_contiguous(h, {1, 2, 0})));  // (B, D, T)
+  h = torch::silu(permuted_contiguous(h, {2, 0, 1}));                    // (T, B, D)
   return dropout_(torch::linear(h, pointwise_conv2_->weight.squeeze(-1), pointwise_conv2_->bias));
 }
 
@@ -72,12 +76,12 @@ UpConformerLayerImpl::UpConformerLayerImpl(const UpConformerLayerConfig& c) {
 // x: (T, B, D); pad: (B, T) bool; pos_emb: (2T-1, D) -> (T, B, D)
 at::Tensor UpConformerLayerImpl::forward(const at::Tensor& x_in, const at::Tensor& pad,
                                          const at::Tensor& pos_emb) {
-  auto x = x_in + 0.5 * ffn1_(x_in);
+  auto x = at::add(x_in, ffn1_(x_in), 0.5);  // x + 0.5 f(x) in one pass (0.5 is exact)
   auto h = layer_norm(self_attn_layer_norm_, x);
   h = espnet_attn_ ? espnet_attn_(h, pad, pos_emb) : fairseq_attn_(h, h, h, pad, at::Tensor());
   x = x + self_attn_dropout_(h);
-  x = x + conv_module_(x.transpose(0, 1)).transpose(0, 1);
-  x = x + 0.5 * ffn2_(x);
+  x = x + conv_module_(x);
+  x = at::add(x, ffn2_(x), 0.5);
   return layer_norm(final_layer_norm_, x);
 }
 

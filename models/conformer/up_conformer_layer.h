@@ -55,7 +55,7 @@ TORCH_MODULE(UpFeedForward);
 class UpConvModuleImpl : public torch::nn::Module {
  public:
   UpConvModuleImpl(int64_t dim, int64_t kernel_size, double dropout, bool bias = false);
-  // x: (B, T, D) float -> (B, T, D) float
+  // x: (T, B, D) float, contiguous -> (T, B, D) float
   at::Tensor forward(const at::Tensor& x);
 
  private:

@@ -1,14 +1,21 @@
 #pragma once
 // Dropout with a faster mask (drop-in for torch::nn::Dropout, no parameters):
-//   train: y = x * m / (1 - p), m = [u >= p], u ~ U[0, 1) from the default generator
+//   train: y = x * m / (1 - p), m = [u >= p], u uniform on 32-bit integers / 2^32
 //   eval or p = 0: y = x
-// LibTorch 1.13's CPU bernoulli_ draws element by element; uniform_ + compare is ~2x faster
-// (dropout was ~20% of a conformer forward+backward). Same distribution, different stream.
+// LibTorch 1.13's CPU bernoulli_ and uniform_ draw element by element from one locked
+// mt19937 (dropout was ~15% of a conformer update). Here each call takes one 64-bit seed from
+// the default generator and the mask is a counter-based hash of (seed, element index),
+// written in one parallel pass: the same distribution, another stream, and as reproducible as
+// before (saving and restoring the generator's state restores the masks, which activation
+// checkpointing and exact resume rely on).
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 
 namespace trellis {
+
+// (like's shape) in like's dtype: 0 with probability p, else 1 / (1 - p); 0 <= p < 1.
+at::Tensor dropout_mask(const at::Tensor& like, double p);
 
 class FastDropoutImpl : public torch::nn::Module {
  public:

@@ -41,16 +41,26 @@ at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& query, const at::Te
                                            const at::Tensor& attn_mask, IncrementalState* state,
                                            const std::string& cache_name, bool static_kv) {
   const int64_t Tq = query.size(0), B = query.size(1);
-  auto q = split_heads(linear(q_proj_, query) * scaling_);  // B x H x Tq x d
-  at::Tensor k, v, kpm = key_padding_mask;
+  at::Tensor q, k, v, kpm = key_padding_mask;
   const std::string kk = cache_name + ".prev_key", vk = cache_name + ".prev_value",
                     mk = cache_name + ".prev_key_padding_mask";
-  if (state && static_kv && state->buffers.count(kk)) {
-    k = state->buffers[kk];
-    v = state->buffers[vk];
+  if (query.is_same(key) && key.is_same(value) && !static_kv) {
+    // self-attention: one (Tq*B, D) x (D, 3D) matmul instead of three (as torch's in_proj)
+    const auto qkv = at::linear(
+        query, at::cat({q_proj_->weight, k_proj_->weight, v_proj_->weight}),
+        at::cat({q_proj_->bias, k_proj_->bias, v_proj_->bias})).chunk(3, -1);  // 3 x (Tq, B, D)
+    q = split_heads(qkv[0] * scaling_);  // B x H x Tq x d
+    k = split_heads(qkv[1]);
+    v = split_heads(qkv[2]);
   } else {
-    k = split_heads(linear(k_proj_, key));
-    v = split_heads(linear(v_proj_, value));
+    q = split_heads(linear(q_proj_, query) * scaling_);
+    if (state && static_kv && state->buffers.count(kk)) {
+      k = state->buffers[kk];
+      v = state->buffers[vk];
+    } else {
+      k = split_heads(linear(k_proj_, key));
+      v = split_heads(linear(v_proj_, value));
+    }
   }
   if (state && !static_kv) {
     auto cur =

@@ -22,3 +22,34 @@ TEST_CASE("FastDropout: rate, scaling, eval identity, gradient", "[unit][conform
   none->train();
   CHECK(torch::equal(none(x), x));
 }
+
+TEST_CASE("dropout_mask: independent draws, reproducible from the generator, thread-count free",
+          "[unit][conformer]") {
+  const auto like = torch::empty({1000, 1001});  // odd element count: the last pair is half
+  for (double p : {0.1, 0.5}) {
+    torch::manual_seed(3);
+    const auto m = dropout_mask(like, p);
+    const auto dropped = (m == 0).to(torch::kDouble).flatten();
+    const int64_t n = dropped.numel();
+    // rate within 5 standard deviations
+    const double sd = std::sqrt(p * (1 - p) / double(n));
+    CHECK(std::abs(dropped.mean().item<double>() - p) < 5 * sd);
+    // neighbours (the two halves of one hash, and consecutive hashes) are independent: both
+    // dropped with probability p^2
+    for (int64_t lag : {1, 2, 1001}) {
+      const double both =
+          (dropped.narrow(0, 0, n - lag) * dropped.narrow(0, lag, n - lag)).mean().item<double>();
+      CHECK(std::abs(both - p * p) < 5 * std::sqrt(p * p * (1 - p * p) / double(n)));
+    }
+    CHECK(torch::allclose(m.masked_select(m != 0), torch::full({1}, 1.0 / (1.0 - p))));
+    // another call draws another mask; restoring the generator restores it; threads don't matter
+    const auto m2 = dropout_mask(like, p);
+    CHECK_FALSE(torch::equal(m, m2));
+    torch::manual_seed(3);
+    const int threads = at::get_num_threads();
+    at::set_num_threads(1);
+    CHECK(torch::equal(dropout_mask(like, p), m));
+    at::set_num_threads(threads);
+  }
+  CHECK(dropout_mask(torch::empty({3}, torch::kBFloat16), 0.2).scalar_type() == torch::kBFloat16);
+}
