@@ -108,7 +108,8 @@ for cond in pretrained scratch; do
     [ -f "$out/ckpt_$cond/decode/generate-$split.txt" ] ||
       "${nice[@]}" "$bin/generate" "$corpus/data" --gen-subset "$split" \
         --path "$out/ckpt_$cond/checkpoint_best.pt" --beam 5 --scoring wer --threads "$threads" \
-        --results-path "$out/ckpt_$cond/decode" > /dev/null 2>&1
+        --max-tokens 1000000 --results-path "$out/ckpt_$cond/decode" \
+        > "$out/generate_${cond}_$split.log" 2>&1
   done
   secs[$cond]=$(cat "$out/finetune_$cond.secs")
 done
