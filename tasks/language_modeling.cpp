@@ -118,6 +118,15 @@ Batches LanguageModelingTask::batches(const std::string& name, const BatchReques
   });
   int64_t max_len = min_limit(options_.tokens_per_sample, request.max_target_positions);
   if (s.is_train) max_len = min_limit(max_len, request.max_tokens);
+  if (!s.is_train && !request.skip_invalid_size_inputs && max_len > 0) {
+    for (int64_t i : order)
+      TRELLIS_CHECK(s.sizes[static_cast<size_t>(i)] <= max_len, DataError,
+                    "{} ({}): block {} has {} tokens, more than {} (--tokens-per-sample {}, the "
+                    "model's positions); raise --tokens-per-sample, use --sample-break-mode none, "
+                    "or --skip-invalid-size-inputs-valid-test",
+                    name, s.where, i, s.sizes[static_cast<size_t>(i)], max_len,
+                    options_.tokens_per_sample);
+  }
   std::vector<int64_t> dropped;
   std::vector<int64_t> kept = filter_by_size(order, s.sizes, {}, max_len, 0,
                                              s.is_train || request.skip_invalid_size_inputs,

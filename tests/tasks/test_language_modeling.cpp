@@ -82,6 +82,11 @@ TEST_CASE("language_modeling: text files and manifests through the speech vocabu
   CHECK(batch.source.sizes() == at::IntArrayRef({2, 6}));
   CHECK(batch.ntokens == 6 + 4);
   CHECK(batch.target.eq(d.pad()).sum().item<int64_t>() == 2);
+  BatchRequest tight = req;
+  tight.max_target_positions = 4;  // dev's block has 5 tokens: an error naming the flags
+  CHECK_THROWS_WITH(task->batches("dev", tight),
+                    Catch::Contains("dev.tsv): block 0 has 5 tokens, more than 4"));
+  CHECK(task->batches("lm", tight).empty() == false);  // training skips the long block
   CHECK(task->detokenize({a, b, sp, c, sp, d.eos()}) == "ab c");
   CHECK_THROWS_AS(task->load_dataset("missing", false), DataError);
   // The vocabulary comes back from the task state alone.
