@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -27,6 +28,7 @@ uint64_t next_seed() {
 }  // namespace
 
 at::Tensor dropout_mask(const at::Tensor& like, double p) {
+  RECORD_FUNCTION("trellis::dropout_mask", std::vector<c10::IValue>());  // for the profiler
   TORCH_CHECK(p >= 0.0 && p < 1.0, "dropout probability must be in [0, 1), got ", p);
   at::Tensor mask = at::empty(like.sizes(), like.options().memory_format(at::MemoryFormat::Contiguous));
   const uint64_t seed = next_seed();
