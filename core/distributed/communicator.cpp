@@ -116,9 +116,11 @@ class C10dCommunicator : public Communicator {
         throw Error("timed out");
     } catch (const std::exception& e) {
       const std::string silent = heartbeat_ ? heartbeat_->silent_ranks() : "";
+      const auto* c10_error = dynamic_cast<const c10::Error*>(&e);  // without its backtrace
       throw Error(fmt::format(
           "rank {} of {}: {} failed: {}. {}; collectives wait at most --distributed-timeout {} s",
-          setup_.rank, setup_.world_size, what, e.what(),
+          setup_.rank, setup_.world_size, what,
+          c10_error ? c10_error->what_without_backtrace() : e.what(),
           silent.empty() ? "Another worker has probably stopped (its log says why)"
                          : "Why: " + silent,
           setup_.timeout.count()));
