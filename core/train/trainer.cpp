@@ -1,6 +1,7 @@
 #include "core/train/trainer.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -108,6 +109,7 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
     const TaskBatch& batch = dummy ? *dummy_ : *real;
     LossOutput out;
     {
+      RECORD_USER_SCOPE("trellis::forward");  // profiler scopes: bench/profile_train_step.py
       CpuAutocast autocast(options_.bf16);
       out = task_.forward(model_, criterion_, batch);
     }
@@ -126,7 +128,10 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
       out.loss.mul(0.0).backward();
       continue;
     }
-    out.loss.backward();
+    {
+      RECORD_USER_SCOPE("trellis::backward");
+      out.loss.backward();
+    }
     StepRecord r = batch_record(batch);
     r.stats = out.stats;
     add_stats(record, r);
@@ -136,7 +141,10 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
   const auto comm_start = std::chrono::steady_clock::now();
   if (options_.comm != nullptr)
     all_reduce_record(record, &sample_size, &finite_loss, &record.stop_requested);
-  if (finite_loss && reducer_) reducer_->all_reduce();
+  if (finite_loss && reducer_) {
+    RECORD_USER_SCOPE("trellis::all_reduce");
+    reducer_->all_reduce();
+  }
   if (options_.comm != nullptr)
     record.comm_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - comm_start).count();
@@ -159,7 +167,10 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
     return record;
   }
   nonfinite_in_a_row_ = 0;
-  optimizer_.step();
+  {
+    RECORD_USER_SCOPE("trellis::optimizer_step");
+    optimizer_.step();
+  }
   set_num_updates(num_updates_ + 1);
   record.gnorm = gnorm;
   record.clipped = clipped;
@@ -188,6 +199,7 @@ void Trainer::all_reduce_record(StepRecord& r, double* sample_size, bool* finite
 }
 
 double Trainer::normalize_and_clip(double sample_size, bool* clipped) {
+  RECORD_USER_SCOPE("trellis::clip_grad_norm");
   const double denom = sample_size > 0 ? sample_size : 1.0;
   std::vector<at::Tensor> grads;
   for (const auto& p : optimizer_.params())
