@@ -16,7 +16,7 @@
 #
 #   CORPUS=/tmp/ssl OUT=/tmp/w2v_demo bench/run_w2v_ssl_demo.sh
 #   PT_UPDATES=400 FT_UPDATES=800 LAYERS=4 DIM=192 bench/run_w2v_ssl_demo.sh
-#   SCRATCH_FLAGS='--no-freeze-feature-encoder' ...   # (any train flag) only for the baseline
+#   SCRATCH_FLAGS='--lr 1e-3' ...   # train flags appended for the baseline only
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${TRELLIS_BIN:-$root/build/bin}
