@@ -1,5 +1,5 @@
 #pragma once
-// `prepare --ctc-subsampling N` (docs/training.md, "Utterances CTC cannot align"): rows whose
+// `prepare --ctc-subsampling N` (docs/reliability.md, "Non-finite losses"): rows whose
 // target has more CTC units than their input has frames after N-fold subsampling. CTC needs a
 // frame per unit and a blank between two equal neighbours, so a row is infeasible when
 // ceil(n_frames / N) < units + repeats; its CTC loss is infinite and, without --zero-infinity,

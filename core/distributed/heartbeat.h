@@ -1,5 +1,5 @@
 #pragma once
-// Which worker hangs (docs/distributed.md, "A worker that hangs"): each rank publishes a
+// Which worker hangs (docs/reliability.md, "A worker that hangs"): each rank publishes a
 // heartbeat (the wall-clock time, every --distributed-timeout / 10, between 0.1 and 10 s) to the
 // rendezvous store from a thread of its own, over its own connection. A stopped (SIGSTOP),
 // frozen or vanished process stops beating, while a rank that merely waits in a collective goes
