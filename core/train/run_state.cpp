@@ -16,6 +16,7 @@
 #include "core/nemo_checkpoint.h"
 #include "core/programs.h"
 #include "core/strings.h"
+#include "core/train/cpu_bf16.h"
 #include "core/train/save_dir_files.h"
 #include "core/train_options.h"
 #include "core/interfaces/criterion.h"
@@ -151,6 +152,10 @@ void RunState::build() {
                 "on the CPU use --bf16");
   TRELLIS_CHECK(!(cuda && common.bf16), ConfigError,
                 "--bf16 is implemented for the CPU only (autocast); add --cpu");
+  if (common.bf16 && (!comm_ || comm_->setup().local_rank == 0)) {  // once per machine
+    const std::string slow = bf16_speed_warning(this_cpu_flags());
+    if (!slow.empty()) logger.warn("{}", slow);
+  }
   const int64_t device = comm_ ? comm_->setup().local_rank : 0;
   if (cuda) model_->to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device)));
   logger.info("training on {}{}", cuda ? fmt::format("cuda:{}", device) : "the CPU",
@@ -186,6 +191,8 @@ void RunState::build() {
   topt.bf16 = common.bf16;
   topt.comm = comm_.get();
   topt.bucket_cap_mb = config_.get<DistributedOptions>("distributed_training").bucket_cap_mb;
+  topt.overlap_grad_reduce =
+      config_.get<DistributedOptions>("distributed_training").ddp_backend == "c10d";
   trainer_ = std::make_unique<Trainer>(*task_, *model_, *criterion_, *optimizer_, *scheduler_,
                                        topt);
   trainer_->set_num_updates(0);
