@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Data-parallel scaling on this machine: the same global batch (2 x --max-tokens per update)
 # trained by 1 process with --update-freq 2 (1 and 2 threads) and by 2 Gloo processes with
-# --update-freq 1 (1 thread each), on an espeak-ng corpus. Prints updates per second (median
-# of the train_inner windows after the first) and, for 2 processes, the share of the step
-# time spent in collectives (the `comm` field: all-reduces, including waiting for the slower
-# rank).
+# --update-freq 1 (1 thread each), on an espeak-ng corpus, the gradient sum overlapped with the
+# backward pass (--ddp-backend c10d, the default) and after it (legacy_ddp). Prints updates per
+# second (median of the train_inner windows after the first) and, for 2 processes, the `comm`
+# field: the share of the step time spent waiting for collectives after the backward pass ends
+# (the gradient buckets still running, the statistics' all-reduce, the slower rank).
 #
 #   bench/run_distributed.sh                  # 160 utterances, 60 updates per configuration
 #   UTTS=80 UPDATES=30 bench/run_distributed.sh
@@ -43,4 +44,5 @@ run() {
 run "1 process, 1 thread, uf 2" --threads 1 --update-freq 2
 run "1 process, 2 threads, uf 2" --threads 2 --update-freq 2
 run "2 processes x 1 thread, uf 1" --distributed-world-size 2 --update-freq 1
+run "2 x 1, uf 1, legacy_ddp" --distributed-world-size 2 --update-freq 1 --ddp-backend legacy_ddp
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -206,7 +206,9 @@ struct DistributedOptions {
             "rendezvous address, e.g. tcp://host:port ('' = torchrun environment)");
     v.field("distributed_port", distributed_port, "rendezvous port (-1 = unset)");
     v.field("device_id", device_id, "GPU of this process");
-    v.field("ddp_backend", ddp_backend, "gradient synchronisation scheme").choices({"c10d"});
+    v.field("ddp_backend", ddp_backend,
+            "gradient sum: during the backward pass (c10d) or after it")
+        .choices({"c10d", "legacy_ddp", "no_c10d"});
     v.field("bucket_cap_mb", bucket_cap_mb, "all-reduce bucket size in MiB");
     v.field("distributed_timeout", distributed_timeout,
             "seconds before a stuck collective becomes an error naming the rank");

@@ -85,6 +85,20 @@ class C10dCommunicator : public Communicator {
     }
   }
 
+  std::unique_ptr<Pending> all_reduce_sum_async(const at::Tensor& tensor,
+                                                const std::string& what) override {
+    TRELLIS_CHECK(tensor.is_contiguous(), Error, "{}: the async all-reduce needs a contiguous "
+                  "tensor", what);
+    std::vector<at::Tensor> one{tensor};
+    c10::intrusive_ptr<c10d::Work> work;
+    try {
+      work = group_->allreduce(one, c10d::AllreduceOptions{});
+    } catch (const std::exception& e) {
+      fail(what, e);
+    }
+    return std::make_unique<PendingWork>(*this, std::move(work), what);
+  }
+
   void broadcast(std::vector<at::Tensor>& tensors, int64_t root,
                  const std::string& what) override {
     c10d::BroadcastOptions opts;
@@ -108,23 +122,53 @@ class C10dCommunicator : public Communicator {
     return out;
   }
 
+  // A started collective of all_reduce_sum_async.
+  class PendingWork : public Pending {
+   public:
+    PendingWork(C10dCommunicator& owner, c10::intrusive_ptr<c10d::Work> work, std::string what)
+        : owner_(owner), work_(std::move(work)), what_(std::move(what)) {}
+    void wait() override {
+      if (!work_) return;
+      auto work = std::move(work_);
+      owner_.wait_for(*work, what_);
+    }
+
+   private:
+    C10dCommunicator& owner_;
+    c10::intrusive_ptr<c10d::Work> work_;
+    std::string what_;
+  };
+
   template <class F>
   void run(const std::string& what, F&& start) {
+    c10::intrusive_ptr<c10d::Work> work;
     try {
-      auto work = start();
-      if (!work->wait(std::chrono::duration_cast<std::chrono::milliseconds>(setup_.timeout)))
+      work = start();
+    } catch (const std::exception& e) {
+      fail(what, e);
+    }
+    wait_for(*work, what);
+  }
+
+  void wait_for(c10d::Work& work, const std::string& what) {
+    try {
+      if (!work.wait(std::chrono::duration_cast<std::chrono::milliseconds>(setup_.timeout)))
         throw Error("timed out");
     } catch (const std::exception& e) {
-      const std::string silent = heartbeat_ ? heartbeat_->silent_ranks() : "";
-      const auto* c10_error = dynamic_cast<const c10::Error*>(&e);  // without its backtrace
-      throw Error(fmt::format(
-          "rank {} of {}: {} failed: {}. {}; collectives wait at most --distributed-timeout {} s",
-          setup_.rank, setup_.world_size, what,
-          c10_error ? c10_error->what_without_backtrace() : e.what(),
-          silent.empty() ? "Another worker has probably stopped (its log says why)"
-                         : "Why: " + silent,
-          setup_.timeout.count()));
+      fail(what, e);
     }
+  }
+
+  [[noreturn]] void fail(const std::string& what, const std::exception& e) {
+    const std::string silent = heartbeat_ ? heartbeat_->silent_ranks() : "";
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);  // without its backtrace
+    throw Error(fmt::format(
+        "rank {} of {}: {} failed: {}. {}; collectives wait at most --distributed-timeout {} s",
+        setup_.rank, setup_.world_size, what,
+        c10_error ? c10_error->what_without_backtrace() : e.what(),
+        silent.empty() ? "Another worker has probably stopped (its log says why)"
+                       : "Why: " + silent,
+        setup_.timeout.count()));
   }
 
   c10::intrusive_ptr<c10d::Store> store_;

@@ -63,6 +63,18 @@ class Communicator {
   // Sums each tensor over the ranks, in place (one collective for the list). `what` names the
   // operation in errors ("gradient all-reduce", ...).
   virtual void all_reduce_sum(std::vector<at::Tensor>& tensors, const std::string& what) = 0;
+  // A collective started by an *_async call: wait() blocks until it is done (at most
+  // --distributed-timeout; a failure is the same Error as the blocking call's).
+  class Pending {
+   public:
+    virtual ~Pending() = default;
+    virtual void wait() = 0;
+  };
+  // Starts summing one contiguous tensor over the ranks, in place, and returns at once (the
+  // gradient buckets overlap the backward pass with it). The tensor must not be touched until
+  // wait() returns; every rank must start the same collectives in the same order.
+  virtual std::unique_ptr<Pending> all_reduce_sum_async(const at::Tensor& tensor,
+                                                        const std::string& what) = 0;
   void all_reduce_sum(at::Tensor& tensor, const std::string& what);
   // Sums doubles over the ranks (packed into one float64 tensor).
   void all_reduce_sum(std::vector<double>& values, const std::string& what);

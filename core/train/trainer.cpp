@@ -101,7 +101,12 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
   double sample_size = 0.0;
   bool finite_loss = true;
   std::string nonfinite_where;  // the utterances of the micro-batch, and the criterion's note
-  for (const BatchPtr& real : group) {
+  const bool overlap = reducer_ && options_.overlap_grad_reduce;
+  for (size_t index = 0; index < group.size(); ++index) {
+    const BatchPtr& real = group[index];
+    // The gradient buckets are summed while the last micro-batch's backward runs, on every rank
+    // (each runs the same number of micro-batches), whatever its loss.
+    if (overlap && index + 1 == group.size()) reducer_->prepare_for_backward();
     // An empty micro-batch: nothing to do alone; with other ranks, the dummy batch at weight 0
     // keeps the collectives (and the logged names) the same on every rank.
     const bool dummy = real == nullptr || real->empty();
@@ -139,9 +144,13 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
   }
   record.stop_requested = stop_asked;
   const auto comm_start = std::chrono::steady_clock::now();
+  if (overlap) {  // started during the backward: finished on every rank, then maybe dropped
+    RECORD_USER_SCOPE("trellis::all_reduce");
+    reducer_->all_reduce();
+  }
   if (options_.comm != nullptr)
     all_reduce_record(record, &sample_size, &finite_loss, &record.stop_requested);
-  if (finite_loss && reducer_) {
+  if (finite_loss && reducer_ && !overlap) {
     RECORD_USER_SCOPE("trellis::all_reduce");
     reducer_->all_reduce();
   }

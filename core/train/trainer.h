@@ -12,9 +12,11 @@
 //
 // With several processes (options.comm), every rank runs the same number of micro-batches; an
 // empty one (the end of an uneven shard) runs the dummy batch with its loss multiplied by 0, as
-// fairseq does. Before normalising, the sample sizes, the logged sums, the non-finite and stop
-// flags are summed over the ranks, then the gradients (GradReducer): the result equals one
-// process with the whole global batch.
+// fairseq does. The gradients are summed over the ranks (GradReducer) while the last
+// micro-batch's backward runs (the earlier ones accumulate locally, as DDP's no_sync); then the
+// sample sizes, the logged sums, the non-finite and stop flags: the result equals one process
+// with the whole global batch. record.comm_seconds is the time the step waits for collectives
+// after the backward pass ends.
 
 #include <cstdint>
 #include <memory>
@@ -41,6 +43,9 @@ struct TrainerOptions {
   bool bf16 = false;  // CPU autocast to bfloat16 for the forward pass
   Communicator* comm = nullptr;  // several processes (core/distributed/communicator.h)
   double bucket_cap_mb = 25.0;
+  // Sum the gradient buckets during the last micro-batch's backward (--ddp-backend c10d, as
+  // DDP); false sums them after it (--ddp-backend legacy_ddp).
+  bool overlap_grad_reduce = true;
 };
 
 class Trainer {
