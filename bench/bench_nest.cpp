@@ -11,6 +11,8 @@
 //
 //   build/bin/bench_nest --layers 16 --dim 176 --heads 4 --kernel 9 --batch 4 --seconds 8
 //       --steps 5 --warmup-steps 1 --threads 2          (one command line; the defaults)
+//   --bf16 1: the forward pass under CPU autocast to bfloat16, as `train --bf16` (TrainerOptions::bf16;
+//   weights and AdamW state stay float32); bench/ref_nest.py has no such flag (fp32 reference).
 //   --profile FILE: a chrome trace of the last update (LibTorch's legacy autograd profiler; the
 //   reference's --profile writes the same format); bench/profile_nest.py compares the two.
 #include <ATen/CPUGeneratorImpl.h>
@@ -137,7 +139,7 @@ int main(int argc, char** argv) {
       {"sub-channels", "256"}, {"feat-in", "80"}, {"num-classes", "8192"}, {"batch", "4"},
       {"frames", "0"},    {"seconds", "8"},      {"steps", "5"},   {"warmup-steps", "1"},
       {"threads", "2"},   {"seed", "1"},         {"lr", "1e-3"},   {"dropout", "0.1"},
-      {"dropout-att", "0.1"}, {"profile", ""}};
+      {"dropout-att", "0.1"}, {"profile", ""}, {"bf16", "0"}};
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0 || !a.count(k.substr(2)) || i + 1 >= argc) {
@@ -195,6 +197,7 @@ int main(int argc, char** argv) {
       lr_scheduler_registry().create("fixed", lr_scheduler_registry().make_options("fixed"), sctx);
   TrainerOptions topts;
   topts.seed = static_cast<uint64_t>(I("seed"));
+  topts.bf16 = I("bf16") != 0;  // CPU autocast to bfloat16, as train --bf16
   BenchTask task;
   Trainer trainer(task, *model, *criterion, optimizer, *scheduler, topts);
   trainer.set_num_updates(0);
@@ -207,10 +210,11 @@ int main(int argc, char** argv) {
   for (int64_t i = 0; i < B; ++i) batch->indices.push_back(i);
   batch->src_frames = batch->padded_frames = B * T;
   std::printf("trellis bench_nest: libtorch %s, %ld trained params, %ldx D=%ld H=%ld K=%ld, batch "
-              "%ld x %ld frames (%.2f s), %d threads\n",
+              "%ld x %ld frames (%.2f s), %d threads, %s\n",
               TORCH_VERSION, trained, o.encoder_layers, o.encoder_embed_dim,
               o.encoder_attention_heads, o.conv_kernel_size, B, T, T / 100.0,
-              at::get_num_threads());
+              at::get_num_threads(),
+              topts.bf16 ? "bf16 (CPU autocast, fp32 weights and AdamW state)" : "fp32");
   std::fflush(stdout);
 
   std::vector<double> ms, fwd, opt, cpus;

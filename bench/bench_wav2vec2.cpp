@@ -8,9 +8,13 @@
 //   every layer) with the wav2vec criterion (--loss-weights [0.1, 10]) and fairseq's Adam
 //   ((0.9, 0.98), eps 1e-6, weight decay 0.01); bench/ref_wav2vec2_pretrain.py does the same
 //   step in torchaudio + torch, bench/run_wav2vec2_pretrain.sh runs both.
-//   bench_wav2vec2 [--mode finetune|pretrain] --layers 12 --dim 768 --heads 12 --ffn 3072
+// --bf16 1: the forward passes (and the loss) under CPU autocast to bfloat16, as `train --bf16`
+//   (Trainer's CpuAutocast; weights and optimizer state stay float32, the CTC log-softmax in
+//   float32 as criteria/ctc.cpp does); the torchaudio references have no such flag (fp32).
+//   bench_wav2vec2 [--mode finetune|pretrain] [--bf16 0|1] --layers 12 --dim 768 --heads 12 --ffn 3072
 //                  --conv-dim 512 --batch 4 --seconds 10 --vocab 32 --steps 5 --warmup 1
 //                  --threads 2 [--layerdrop 0]
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -41,6 +45,32 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
+// CPU autocast to bfloat16 while alive, when `on` (the same calls as Trainer's CpuAutocast in
+// core/train/trainer.cpp, which `train --bf16` uses).
+class Bf16Autocast {
+ public:
+  explicit Bf16Autocast(bool on) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  ~Bf16Autocast() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(false);
+  }
+  Bf16Autocast(const Bf16Autocast&) = delete;
+  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
+
+ private:
+  bool on_;
+};
+
+const char* precision(bool bf16) {
+  return bf16 ? "bf16 (CPU autocast, fp32 weights and optimizer state)" : "fp32";
+}
+
 // One pretraining update per step: forward (mask, quantizer, negatives, logits), the wav2vec
 // criterion, backward, Adam. Prints the RESULT line bench/run_wav2vec2_pretrain.sh reads.
 int pretrain(std::map<std::string, std::string>& a) {
@@ -61,8 +91,10 @@ int pretrain(std::map<std::string, std::string>& a) {
   trellis::Wav2vecCriterion criterion(co, trellis::CriterionContext{});
   const int64_t b = num("batch"), s = static_cast<int64_t>(std::stod(a["seconds"]) * 16000);
   at::Tensor wav = torch::randn({b, s});
-  std::printf("trellis bench_wav2vec2 --mode pretrain: %ld params, batch %ld x %.1f s, %d threads\n",
-              model.num_parameters(), b, s / 16000.0, at::get_num_threads());
+  const bool bf16 = num("bf16") != 0;
+  std::printf("trellis bench_wav2vec2 --mode pretrain: %ld params, batch %ld x %.1f s, %d threads, "
+              "%s\n",
+              model.num_parameters(), b, s / 16000.0, at::get_num_threads(), precision(bf16));
   trellis::AdamOptions ao;
   ao.adam_betas = {0.9, 0.98};
   ao.adam_eps = 1e-6;
@@ -80,11 +112,15 @@ int pretrain(std::map<std::string, std::string>& a) {
     auto t0 = Clock::now();
     model.zero_grad();
     model.set_num_updates(i);
-    trellis::NetOutput net;
-    net.outputs = model.contrastive_forward(wav, at::Tensor());
-    trellis::CriterionTargets targets;
-    targets.nsentences = b;
-    trellis::LossOutput out = criterion.forward(net, targets);
+    trellis::LossOutput out;
+    {
+      Bf16Autocast autocast(bf16);
+      trellis::NetOutput net;
+      net.outputs = model.contrastive_forward(wav, at::Tensor());
+      trellis::CriterionTargets targets;
+      targets.nsentences = b;
+      out = criterion.forward(net, targets);
+    }
     const double t_fwd = ms_since(t0);
     out.loss.backward();
     opt.step();
@@ -109,7 +145,8 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> a = {
       {"layers", "12"}, {"dim", "768"}, {"heads", "12"}, {"ffn", "3072"}, {"conv-dim", "512"},
       {"batch", "4"},   {"seconds", "10"}, {"vocab", "32"}, {"steps", "5"}, {"warmup", "1"},
-      {"threads", "2"}, {"seed", "1"},    {"mode", "finetune"}, {"layerdrop", "0"}};
+      {"threads", "2"}, {"seed", "1"},    {"mode", "finetune"}, {"layerdrop", "0"},
+      {"bf16", "0"}};
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0 || !a.count(k.substr(2))) {
@@ -144,8 +181,9 @@ int main(int argc, char** argv) {
   at::Tensor lengths = torch::full({b}, s, torch::kLong);
   const int64_t tgt_len = std::max<int64_t>(1, s / 16000 * 12);  // ~12 letters per second
   at::Tensor targets = torch::randint(1, num("vocab"), {b, tgt_len});
-  std::printf("trellis bench_wav2vec2: %ld params, batch %ld x %.1f s, %d threads\n",
-              model.num_parameters(), b, s / 16000.0, at::get_num_threads());
+  const bool bf16 = num("bf16") != 0;
+  std::printf("trellis bench_wav2vec2: %ld params, batch %ld x %.1f s, %d threads, %s\n",
+              model.num_parameters(), b, s / 16000.0, at::get_num_threads(), precision(bf16));
 
   std::vector<double> infer, train;
   {
@@ -153,6 +191,7 @@ int main(int argc, char** argv) {
     torch::NoGradGuard no_grad;
     for (long i = 0; i < num("warmup") + num("steps"); ++i) {
       auto t0 = Clock::now();
+      Bf16Autocast autocast(bf16);
       model.encode(wav, lengths);
       if (i >= num("warmup")) infer.push_back(ms_since(t0));
     }
@@ -168,10 +207,14 @@ int main(int argc, char** argv) {
   for (long i = 0; i < num("warmup") + num("steps"); ++i) {
     auto t0 = Clock::now();
     model.zero_grad();
-    auto e = model.encode(wav, lengths);
-    at::Tensor lp = e.ctc_logits.log_softmax(-1);
-    at::Tensor loss = at::ctc_loss(lp, targets, e.ctc_lengths, torch::full({b}, tgt_len, torch::kLong),
-                                   0, at::Reduction::Sum, true);
+    at::Tensor loss;
+    {
+      Bf16Autocast autocast(bf16);
+      auto e = model.encode(wav, lengths);
+      at::Tensor lp = e.ctc_logits.to(at::kFloat).log_softmax(-1);  // a no-op cast in fp32
+      loss = at::ctc_loss(lp, targets, e.ctc_lengths, torch::full({b}, tgt_len, torch::kLong), 0,
+                          at::Reduction::Sum, true);
+    }
     loss.backward();
     opt.step();
     if (i >= num("warmup")) train.push_back(ms_since(t0));

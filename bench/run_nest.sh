@@ -8,11 +8,17 @@
 #   THREADS=1 ARGS="--layers 4 --batch 2 --seconds 4" bench/run_nest.sh
 #   ROUNDS=3 bench/run_nest.sh                      # alternate the sides 3 times (a busy machine)
 #   REF_ARGS="--quantizer-search matmul" bench/run_nest.sh   # the reference with trellis's l2 search
+#   BF16=1 bench/run_nest.sh                        # trellis under CPU bf16 autocast (train --bf16),
+#                                                   # the reference in fp32 as always
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}
 args=(--threads "$threads" ${ARGS:-})
 ref_args=(${REF_ARGS:-})  # reference-only flags, e.g. REF_ARGS="--quantizer-search matmul"
+bf16=${BF16:-0}
+ours_args=()  # trellis-only flags
+[[ $bf16 == 1 ]] && ours_args+=(--bf16 1)
+source "$root/bench/cpu_flags.sh"
 coretype=Haswell
 grep -qw avx512f /proc/cpuinfo && coretype=SkylakeX
 export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -20,10 +26,15 @@ export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$coretype} OMP_NUM_THREADS=$thread
 export OPENBLAS_NUM_THREADS=$threads TRELLIS_NO_BLAS_REEXEC=1
 pin=()
 if command -v taskset >/dev/null; then pin=(taskset -c "0-$((threads - 1))"); fi
-flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|avx512f|avx512_bf16|amx_tile' |
-        tr '\n' ' ')
-echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) ($(nproc --all) cores; ${flags:-no AVX2}),"\
-     "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, $threads thread(s), ${pin[*]:-no pinning}, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $cpu_line, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, $threads thread(s), ${pin[*]:-no pinning},"\
+     "load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+if [[ $bf16 == 1 ]]; then
+  echo "== precision: trellis bf16 (bench_nest --bf16 1: CPU autocast to bfloat16, as train --bf16;"
+  echo "   fp32 master weights and AdamW state), reference fp32 (bench/ref_nest.py)"
+  [[ -z $bf16_note ]] || echo "== note: $bf16_note"
+else
+  echo "== precision: fp32 on both sides"
+fi
 # The fp32 matmul rate these threads reach (2048^3 sgemm, best of 5): the ceiling both sides share.
 "${pin[@]}" /usr/bin/python3 - "$threads" <<'EOF'
 import sys, time, torch
@@ -44,19 +55,21 @@ for ((round = 1; round <= ${ROUNDS:-1}; ++round)); do
   echo "== round $round, reference: bench/ref_nest.py ${args[*]} ${ref_args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
   ref=$("${pin[@]}" /usr/bin/python3 "$root/bench/ref_nest.py" "${args[@]}" ${ref_args[@]+"${ref_args[@]}"})
   echo "$ref"
-  echo "== round $round, trellis: build/bin/bench_nest ${args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
-  ours=$("${pin[@]}" "${BENCH_NEST:-$root/build/bin/bench_nest}" "${args[@]}")
+  echo "== round $round, trellis: build/bin/bench_nest ${args[*]} ${ours_args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  ours=$("${pin[@]}" "${BENCH_NEST:-$root/build/bin/bench_nest}" "${args[@]}" ${ours_args[@]+"${ours_args[@]}"})
   echo "$ours"
   refs+=("$(ms "$ref")") ours_ms+=("$(ms "$ours")") ref_min+=("$(mn "$ref")") ours_min+=("$(mn "$ours")")
   ref_cpu+=("$(cpu "$ref")") ours_cpu+=("$(cpu "$ours")")
   echo "== round $round: reference ${refs[-1]} ms, trellis ${ours_ms[-1]} ms per update"
 done
 med() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-awk -v r="$(med "${refs[@]}")" -v o="$(med "${ours_ms[@]}")" -v t="$threads" -v n="${ROUNDS:-1}" 'BEGIN {
-  printf "== ratio (%d thread(s), %d round(s)): reference %.0f ms / trellis %.0f ms per update = %.2fx (%s)\n",
-    t, n, r, o, r / o, (r >= o ? "trellis faster" : "trellis SLOWER") }'
-awk -v r="$(printf '%s\n' "${ref_min[@]}" | sort -g | head -1)" -v o="$(printf '%s\n' "${ours_min[@]}" | sort -g | head -1)" 'BEGIN {
-  printf "== ratio of the fastest updates: reference %.0f ms / trellis %.0f ms = %.2fx\n", r, o, r / o }'
-awk -v r="$(med "${ref_cpu[@]}")" -v o="$(med "${ours_cpu[@]}")" 'BEGIN {
-  printf "== ratio of CPU time per update (medians, all threads): reference %.0f ms / trellis %.0f ms = %.2fx\n", r, o, r / o }'
+label="fp32"
+[[ $bf16 == 1 ]] && label="trellis bf16 vs reference fp32"
+awk -v r="$(med "${refs[@]}")" -v o="$(med "${ours_ms[@]}")" -v t="$threads" -v n="${ROUNDS:-1}" -v l="$label" 'BEGIN {
+  printf "== ratio (%d thread(s), %d round(s), %s): reference %.0f ms / trellis %.0f ms per update = %.2fx (%s)\n",
+    t, n, l, r, o, r / o, (r >= o ? "trellis faster" : "trellis SLOWER") }'
+awk -v r="$(printf '%s\n' "${ref_min[@]}" | sort -g | head -1)" -v o="$(printf '%s\n' "${ours_min[@]}" | sort -g | head -1)" -v l="$label" 'BEGIN {
+  printf "== ratio of the fastest updates (%s): reference %.0f ms / trellis %.0f ms = %.2fx\n", l, r, o, r / o }'
+awk -v r="$(med "${ref_cpu[@]}")" -v o="$(med "${ours_cpu[@]}")" -v l="$label" 'BEGIN {
+  printf "== ratio of CPU time per update (medians, all threads; %s): reference %.0f ms / trellis %.0f ms = %.2fx\n", l, r, o, r / o }'
 echo "== load at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -5,10 +5,16 @@
 # reference ms / trellis ms (> 1: trellis is faster).
 #   bench/run_wav2vec2.sh                        # base size, 4 x 10 s, 2 threads
 #   ARGS="--layers 2 --batch 2 --seconds 4" THREADS=1 bench/run_wav2vec2.sh
+#   BF16=1 bench/run_wav2vec2.sh                 # trellis under CPU bf16 autocast (train --bf16),
+#                                                # torchaudio in fp32 as always
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}
 args=(--threads "$threads" ${ARGS:-})
+bf16=${BF16:-0}
+ours_args=()  # trellis-only flags
+[[ $bf16 == 1 ]] && ours_args+=(--bf16 1)
+source "$root/bench/cpu_flags.sh"
 coretype=Haswell
 grep -qw avx512f /proc/cpuinfo && coretype=SkylakeX
 export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -16,12 +22,25 @@ export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$coretype} OMP_NUM_THREADS=$thread
 export OPENBLAS_NUM_THREADS=$threads TRELLIS_NO_BLAS_REEXEC=1
 pin=()
 if command -v taskset >/dev/null; then pin=(taskset -c "0-$((threads - 1))"); fi
-echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, $threads thread(s), load $(cut -d' ' -f1 /proc/loadavg)"
+echo "== $cpu_line, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, $threads thread(s), ${pin[*]:-no pinning},"\
+     "load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+if [[ $bf16 == 1 ]]; then
+  echo "== precision: trellis bf16 (bench_wav2vec2 --bf16 1: CPU autocast to bfloat16, as train --bf16;"
+  echo "   fp32 master weights and AdamW state), torchaudio fp32 (bench/ref_wav2vec2.py)"
+  [[ -z $bf16_note ]] || echo "== note: $bf16_note"
+else
+  echo "== precision: fp32 on both sides"
+fi
+echo "== reference: bench/ref_wav2vec2.py ${args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
 ref=$("${pin[@]}" /usr/bin/python3 "$root/bench/ref_wav2vec2.py" "${args[@]}")
 echo "$ref"
-ours=$("${pin[@]}" "${BENCH_WAV2VEC2:-$root/build/bin/bench_wav2vec2}" "${args[@]}")
+echo "== trellis: build/bin/bench_wav2vec2 ${args[*]} ${ours_args[*]} (load $(cut -d' ' -f1-3 /proc/loadavg))"
+ours=$("${pin[@]}" "${BENCH_WAV2VEC2:-$root/build/bin/bench_wav2vec2}" "${args[@]}" ${ours_args[@]+"${ours_args[@]}"})
 echo "$ours"
 num() { sed -n "s/.*$1 \([0-9.]*\) ms.*/\1/p" <<< "$2" | tail -1; }
+label="fp32"
+[[ $bf16 == 1 ]] && label="trellis bf16 vs reference fp32"
 awk -v ri="$(num inference "$ref")" -v ti="$(num inference "$ours")" \
-    -v rt="$(num step "$ref")" -v tt="$(num step "$ours")" 'BEGIN {
-  printf "ratio (torchaudio / trellis): inference %.2fx, fine-tuning step %.2fx\n", ri / ti, rt / tt }'
+    -v rt="$(num step "$ref")" -v tt="$(num step "$ours")" -v l="$label" 'BEGIN {
+  printf "ratio (torchaudio / trellis, %s): inference %.2fx, fine-tuning step %.2fx\n", l, ri / ti, rt / tt }'
+echo "== load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
