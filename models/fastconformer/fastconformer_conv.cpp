@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "models/modules/norm.h"
 
 namespace trellis {
 
@@ -37,7 +38,7 @@ at::Tensor FastConformerConvImpl::forward(const at::Tensor& x, const at::Tensor&
   if (batch_norm_) {
     h = batch_norm_(h);
   } else {
-    h = layer_norm_(h.transpose(1, 2)).transpose(1, 2);
+    h = layer_norm(layer_norm_, h.transpose(1, 2)).transpose(1, 2);  // f32 under bf16 autocast
   }
   h = torch::silu(h);
   return pointwise_conv2_(h).transpose(1, 2);  // B x T x D

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "models/modules/norm.h"
+
 namespace trellis {
 
 namespace nn = torch::nn;
@@ -49,11 +51,12 @@ FastConformerLayerImpl::FastConformerLayerImpl(const FastConformerOptions& o) {
 at::Tensor FastConformerLayerImpl::forward(const at::Tensor& x, const at::Tensor& pad,
                                            const at::Tensor& pos_emb) {
   // x + 0.5 * f(x) as one add with alpha 0.5 (exact: halving rounds nothing)
-  auto r = at::add(x, dropout_(feed_forward1_(norm_feed_forward1_(x))), 0.5);
-  r = r + dropout_(self_attn_(norm_self_att_(r), pad, pos_emb));
-  r = r + dropout_(conv_(norm_conv_(r), pad));
-  r = at::add(r, dropout_(feed_forward2_(norm_feed_forward2_(r))), 0.5);
-  return norm_out_(r);
+  // layer_norm (models/modules/norm.h): float32 norms under bf16 autocast (train --bf16)
+  auto r = at::add(x, dropout_(feed_forward1_(layer_norm(norm_feed_forward1_, x))), 0.5);
+  r = r + dropout_(self_attn_(layer_norm(norm_self_att_, r), pad, pos_emb));
+  r = r + dropout_(conv_(layer_norm(norm_conv_, r), pad));
+  r = at::add(r, dropout_(feed_forward2_(layer_norm(norm_feed_forward2_, r))), 0.5);
+  return layer_norm(norm_out_, r);
 }
 
 }  // namespace trellis
