@@ -184,7 +184,8 @@ int main(int argc, char** argv) {
       {"utt-frames", "uniform:300:1500"}, {"lengths-tsv", ""}, {"frames-per-token", "5"},
       {"pool", "2000"},       {"threads", "0"},        {"steps", "8"},
       {"warmup-steps", "2"},  {"lr", "1e-3"},          {"clip-norm", "10"},
-      {"seed", "1"},          {"profile", ""},         {"peak", "0"}};
+      {"seed", "1"},          {"profile", ""},         {"peak", "0"},
+      {"bf16", "0"}};
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0 || !a.count(k.substr(2)) || i + 1 >= argc) {
@@ -251,6 +252,7 @@ int main(int argc, char** argv) {
   TrainerOptions topts;
   topts.seed = static_cast<uint64_t>(I("seed"));
   topts.clip_norm = F("clip-norm");
+  topts.bf16 = I("bf16") != 0;  // CPU autocast to bfloat16, as train --bf16
   BenchTask task;
   Trainer trainer(task, *model, *criterion, optimizer, *scheduler, topts);
   trainer.set_num_updates(0);

@@ -53,3 +53,28 @@ TEST_CASE("dropout_mask: independent draws, reproducible from the generator, thr
   }
   CHECK(dropout_mask(torch::empty({3}, torch::kBFloat16), 0.2).scalar_type() == torch::kBFloat16);
 }
+
+TEST_CASE("dropout: fused mask and multiply = x * dropout_mask, backward = the same mask",
+          "[unit][conformer]") {
+  for (auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    const auto x = torch::randn({37, 1001}).to(dtype).requires_grad_();
+    const auto g = torch::randn({37, 1001}).to(dtype);
+    // the product in float (the mask's 1/(1-p) is a float), rounded once to x's dtype
+    const auto expect = [](const at::Tensor& v, const at::Tensor& m) {
+      return (v.to(torch::kFloat) * m).to(v.scalar_type());
+    };
+    torch::manual_seed(11);
+    const auto mask = dropout_mask(x.to(torch::kFloat), 0.25);
+    torch::manual_seed(11);
+    const auto y = dropout(x, 0.25);
+    CHECK(torch::equal(y, expect(x.detach(), mask)));
+    y.backward(g);
+    CHECK(torch::equal(x.grad(), expect(g, mask)));
+    // a transposed (non-contiguous) input: the mask follows the order of its contiguous copy
+    const auto xt = x.detach().t();
+    torch::manual_seed(12);
+    const auto yt = dropout(xt, 0.25);
+    torch::manual_seed(12);
+    CHECK(torch::equal(yt, expect(xt.contiguous(), dropout_mask(xt.to(torch::kFloat), 0.25))));
+  }
+}
