@@ -5,7 +5,10 @@
 # backward pass (--ddp-backend c10d, the default) and after it (legacy_ddp). Prints updates per
 # second (median of the train_inner windows after the first) and, for 2 processes, the `comm`
 # field: the share of the step time spent waiting for collectives after the backward pass ends
-# (the gradient buckets still running, the statistics' all-reduce, the slower rank).
+# (the gradient buckets still running, the statistics' all-reduce, the slower rank). This
+# model's gradients are 9 MiB: with the default --bucket-cap-mb 25 they make a 1 MiB first
+# bucket and one of 8 MiB that can only start when the backward ends; the row with
+# --bucket-cap-mb 1 shows the overlap with 1 MiB buckets (docs/distributed.md).
 #
 #   bench/run_distributed.sh                  # 160 utterances, 60 updates per configuration
 #   UTTS=80 UPDATES=30 bench/run_distributed.sh
@@ -44,5 +47,6 @@ run() {
 run "1 process, 1 thread, uf 2" --threads 1 --update-freq 2
 run "1 process, 2 threads, uf 2" --threads 2 --update-freq 2
 run "2 processes x 1 thread, uf 1" --distributed-world-size 2 --update-freq 1
+run "2 x 1, uf 1, --bucket-cap-mb 1" --distributed-world-size 2 --update-freq 1 --bucket-cap-mb 1
 run "2 x 1, uf 1, legacy_ddp" --distributed-world-size 2 --update-freq 1 --ddp-backend legacy_ddp
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"

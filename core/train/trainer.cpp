@@ -83,9 +83,14 @@ Trainer::Trainer(Task& task, Model& model, Criterion& criterion, Optimizer& opti
       optimizer_(optimizer),
       scheduler_(scheduler),
       options_(options) {
-  if (options_.comm != nullptr)
+  if (options_.comm != nullptr) {
     reducer_ = std::make_unique<GradReducer>(*options_.comm, optimizer_.params(),
                                              options_.bucket_cap_mb);
+    logger.info("gradients summed in {} bucket(s) of at most {} MiB (the first at most 1 MiB), "
+                "{} the backward pass",
+                reducer_->num_buckets(), options_.bucket_cap_mb,
+                options_.overlap_grad_reduce ? "overlapped with" : "after");
+  }
 }
 
 Trainer::~Trainer() = default;
