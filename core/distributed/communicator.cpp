@@ -3,6 +3,7 @@
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO  // Debian's and the wheels' LibTorch are built with Gloo
 #endif
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #if defined(TRELLIS_WITH_NCCL)
@@ -58,8 +59,12 @@ bool is_loopback(const std::string& host) {
 class C10dCommunicator : public Communicator {
  public:
   C10dCommunicator(DistributedSetup setup, c10::intrusive_ptr<c10d::Store> store,
-                   c10::intrusive_ptr<c10d::ProcessGroup> group)
-      : Communicator(std::move(setup)), store_(std::move(store)), group_(std::move(group)) {}
+                   c10::intrusive_ptr<c10d::ProcessGroup> group,
+                   c10::intrusive_ptr<c10d::ProcessGroup> async_group)
+      : Communicator(std::move(setup)),
+        store_(std::move(store)),
+        group_(std::move(group)),
+        async_group_(std::move(async_group)) {}
 
   // After the start-up barrier: every rank's store key exists from then on.
   void start_heartbeat() {
@@ -92,7 +97,7 @@ class C10dCommunicator : public Communicator {
     std::vector<at::Tensor> one{tensor};
     c10::intrusive_ptr<c10d::Work> work;
     try {
-      work = group_->allreduce(one, c10d::AllreduceOptions{});
+      work = async_group_->allreduce(one, c10d::AllreduceOptions{});
     } catch (const std::exception& e) {
       fail(what, e);
     }
@@ -173,6 +178,9 @@ class C10dCommunicator : public Communicator {
 
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  // The async collectives' own group: they keep their order among themselves whatever blocking
+  // collectives (SyncBatchNorm's, in the backward pass) run between them.
+  c10::intrusive_ptr<c10d::ProcessGroup> async_group_;
   std::unique_ptr<Heartbeat> heartbeat_;
 };
 
@@ -296,28 +304,32 @@ std::unique_ptr<Communicator> Communicator::connect(const DistributedSetup& s) {
                             s.rank, s.world_size, s.master_addr, s.port, s.timeout.count(),
                             e.what()));
   }
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
-  if (s.backend == "gloo") {
-    auto opts = c10d::ProcessGroupGloo::Options::create(ms);
-    if (auto ifname = process_env("GLOO_SOCKET_IFNAME"))
-      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(*ifname));
-    else if (is_loopback(s.master_addr))
-      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
-    else
-      opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(s.rank),
-                                                        static_cast<int>(s.world_size), opts);
-  } else {
+  const auto make_group = [&](c10::intrusive_ptr<c10d::Store> store)
+      -> c10::intrusive_ptr<c10d::ProcessGroup> {
+    if (s.backend == "gloo") {
+      auto opts = c10d::ProcessGroupGloo::Options::create(ms);
+      if (auto ifname = process_env("GLOO_SOCKET_IFNAME"))
+        opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(*ifname));
+      else if (is_loopback(s.master_addr))
+        opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+      else
+        opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      return c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(s.rank),
+                                                         static_cast<int>(s.world_size), opts);
+    } else {
 #if defined(TRELLIS_WITH_NCCL)
-    auto opts = c10d::ProcessGroupNCCL::Options::create();
-    opts->timeout = ms;
-    group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, static_cast<int>(s.rank),
-                                                        static_cast<int>(s.world_size), opts);
+      auto opts = c10d::ProcessGroupNCCL::Options::create();
+      opts->timeout = ms;
+      return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, static_cast<int>(s.rank),
+                                                         static_cast<int>(s.world_size), opts);
 #else
-    throw ConfigError("--distributed-backend nccl: this LibTorch has no CUDA/NCCL; use gloo");
+      throw ConfigError("--distributed-backend nccl: this LibTorch has no CUDA/NCCL; use gloo");
 #endif
-  }
-  auto* c10d_comm = new C10dCommunicator(s, store, group);
+    }
+  };
+  auto group = make_group(store);
+  auto async_group = make_group(c10::make_intrusive<c10d::PrefixStore>("async", store));
+  auto* c10d_comm = new C10dCommunicator(s, store, group, async_group);
   auto comm = std::unique_ptr<Communicator>(c10d_comm);
   comm->barrier("the start-up barrier");  // every rank is there (NCCL: initialises it)
   c10d_comm->start_heartbeat();

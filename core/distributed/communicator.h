@@ -72,7 +72,9 @@ class Communicator {
   };
   // Starts summing one contiguous tensor over the ranks, in place, and returns at once (the
   // gradient buckets overlap the backward pass with it). The tensor must not be touched until
-  // wait() returns; every rank must start the same collectives in the same order.
+  // wait() returns; every rank must start the same async collectives in the same order. They
+  // run on a process group of their own, so blocking collectives issued meanwhile (another
+  // thread's, SyncBatchNorm's in a backward pass) never pair with them.
   virtual std::unique_ptr<Pending> all_reduce_sum_async(const at::Tensor& tensor,
                                                         const std::string& what) = 0;
   void all_reduce_sum(at::Tensor& tensor, const std::string& what);
