@@ -29,7 +29,7 @@ CATEGORIES = [  # (category, regex on the operator or autograd node name), first
     ("softmax / log_softmax", r"softmax|Softmax"),
     ("CTC loss", r"ctc|Ctc"),
     ("layer/batch norm", r"layer_norm|batch_norm|LayerNorm|BatchNorm"),
-    ("dropout RNG", r"dropout|bernoulli|Dropout|Bernoulli|uniform_|rand"),
+    ("dropout (+ fused ops)", r"dropout|bernoulli|Dropout|Bernoulli|uniform_|rand"),
     ("activations (GLU, Swish, ReLU, sigmoid)", r"glu|silu|sigmoid|relu|gelu|tanh|Glu|Silu|Sigmoid|Relu|Gelu|Tanh"),
     ("copies, views, cat, transpose", r"copy|clone|contiguous|cat\b|stack|transpose|permute|view|reshape|"
      r"expand|as_strided|narrow|slice|select|unsqueeze|squeeze|_to_copy|\bto\b|\bt\b|Cat|Stack|"
@@ -91,8 +91,10 @@ def classify(path):
                 if scope == "forward" and node is not None:
                     scope = "backward"  # a backward running inside a forward scope: none expected
                 cat = category(node if scope == "backward" and node else item[1])
-                if scope == "backward" and node and (item[1] == "autograd::engine::evaluate_function: " + node
-                                                     or item[1] == node):
+                # a node's own time is the engine's, except a C++ custom function's (CppNode<...>),
+                # which computes its gradient itself (trellis's fused dropout kernels)
+                if scope == "backward" and node and "CppNode<" not in node and (
+                        item[1] == "autograd::engine::evaluate_function: " + node or item[1] == node):
                     cat = "autograd engine"
                 out[(scope, cat)] += self_us / 1e3
             else:

@@ -25,8 +25,8 @@ FbkFeedForwardImpl::FbkFeedForwardImpl(int64_t dim, int64_t expansion, double dr
 
 // x: (B, T, D) -> (B, T, D)
 at::Tensor FbkFeedForwardImpl::forward(const at::Tensor& x) {
-  auto h = torch::silu(linear(first_linear_, layer_norm(layernorm_, x)));
-  return dropout_(linear(second_linear_, dropout_(h)));
+  auto h = dropout_->silu_forward(linear(first_linear_, layer_norm(layernorm_, x)));
+  return dropout_(linear(second_linear_, h));
 }
 
 FbkConvModuleImpl::FbkConvModuleImpl(int64_t dim, int64_t kernel_size, double dropout) {

@@ -20,7 +20,7 @@ UpFeedForwardImpl::UpFeedForwardImpl(int64_t dim, int64_t ffn, double dropout) {
 
 // x: (..., D) -> (..., D)
 at::Tensor UpFeedForwardImpl::forward(const at::Tensor& x) {
-  return dropout_(linear(w_2_, dropout_(torch::silu(linear(w_1_, layer_norm(layer_norm_, x))))));
+  return dropout_(linear(w_2_, dropout_->silu_forward(linear(w_1_, layer_norm(layer_norm_, x)))));
 }
 
 UpConvModuleImpl::UpConvModuleImpl(int64_t dim, int64_t kernel_size, double dropout, bool bias) {

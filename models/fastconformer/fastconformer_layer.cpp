@@ -18,8 +18,8 @@ FastConformerFeedForwardImpl::FastConformerFeedForwardImpl(int64_t dim, int64_t 
 // x: (B, T, D) -> (B, T, D). at::linear, not torch::nn::Linear::forward: for a contiguous 3-d
 // input it is one addmm with the bias folded in (the module runs matmul, then add_).
 at::Tensor FastConformerFeedForwardImpl::forward(const at::Tensor& x) {
-  at::Tensor h = torch::silu(at::linear(x, linear1_->weight, linear1_->bias));
-  return at::linear(dropout_(h), linear2_->weight, linear2_->bias);
+  at::Tensor h = dropout_->silu_forward(at::linear(x, linear1_->weight, linear1_->bias));
+  return at::linear(h, linear2_->weight, linear2_->bias);
 }
 
 FastConformerLayerImpl::FastConformerLayerImpl(const FastConformerOptions& o) {

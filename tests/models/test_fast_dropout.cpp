@@ -78,3 +78,32 @@ TEST_CASE("dropout: fused mask and multiply = x * dropout_mask, backward = the s
     CHECK(torch::equal(yt, expect(xt.contiguous(), dropout_mask(xt.to(torch::kFloat), 0.25))));
   }
 }
+
+TEST_CASE("silu_dropout: dropout(silu(x)) and its gradient within float rounding of ATen's",
+          "[unit][conformer]") {
+  // values across the sigmoid's range, the tails included (exp saturates, silu -> 0 or x)
+  const auto x32 = torch::cat({torch::randn({40000}) * 4, torch::linspace(-100, 100, 2001)});
+  const auto g32 = torch::randn_like(x32);
+  for (auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    const auto x = x32.to(dtype).clone().requires_grad_();
+    const auto g = g32.to(dtype);
+    torch::manual_seed(5);
+    const auto mask = dropout_mask(x.to(torch::kFloat), 0.1);
+    torch::manual_seed(5);
+    const auto y = silu_dropout(x, 0.1);
+    y.backward(g);
+    // ATen in float: silu(x) * mask; its gradient g * mask * silu'(x)
+    const auto xr = x.detach().to(torch::kFloat).requires_grad_();
+    const auto yr = torch::silu(xr) * mask;
+    yr.backward(g.to(torch::kFloat));
+    // float: a few ulp; bf16: one rounding of the float result (2^-8 relative); in the far
+    // negative tail silu(x) is below 1e-30 on both sides
+    const double rtol = dtype == torch::kFloat ? 1e-6 : 8e-3, atol = 1e-30;
+    CHECK(torch::allclose(y.to(torch::kFloat), yr.detach(), rtol, atol));
+    CHECK(torch::allclose(x.grad().to(torch::kFloat), xr.grad(), rtol, 1e-6));
+  }
+  // eval: plain silu
+  FastDropout drop(0.3);
+  drop->eval();
+  CHECK(torch::equal(drop->silu_forward(x32), torch::silu(x32)));
+}
