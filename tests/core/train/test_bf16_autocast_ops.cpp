@@ -29,26 +29,15 @@
 #include "models/conformer/conformer_options.h"
 #include "optim/adam.h"
 #include "tasks/speech_batch.h"
+#include "tests/forward_only_task.h"
 
 using namespace trellis;
 
 namespace {
 
 // Task::forward as SpeechToTextTask's for an encoder-only CTC model.
-class CtcTask : public Task {
+class CtcTask : public testing::ForwardOnlyTask {
  public:
-  void load_dataset(const std::string&, bool) override {}
-  int64_t dataset_size(const std::string&) const override { return 0; }
-  const std::vector<int64_t>& source_sizes(const std::string&) const override { return none_; }
-  Batches batches(const std::string&, const BatchRequest&) override { return {}; }
-  BatchPtr collate(const std::string&, const Batch&, uint64_t) const override { return {}; }
-  std::unique_ptr<Model> build_model(const std::string&, const AnyOptions&) override {
-    return nullptr;
-  }
-  std::unique_ptr<Criterion> build_criterion(const std::string&, const AnyOptions&,
-                                             const AnyOptions*, bool) override {
-    return nullptr;
-  }
   LossOutput forward(Model& model, Criterion& criterion, const TaskBatch& any) override {
     const auto& b = batch_cast<SpeechBatch>(any);
     ModelOutput out = model.forward(b.src_tokens, b.src_lengths, b.prev_output_tokens);
@@ -62,11 +51,6 @@ class CtcTask : public Task {
     t.nsentences = b.size();
     return criterion.forward(net, t);
   }
-  const Dictionary& target_dictionary() const override { throw Error("no dictionary"); }
-  std::map<std::string, std::string> task_state() const override { return {}; }
-
- private:
-  std::vector<int64_t> none_;
 };
 
 const char* dtype_name(at::ScalarType t) {

@@ -16,6 +16,7 @@
 #include "core/interfaces/optimizer.h"
 #include "core/interfaces/task.h"
 #include "tasks/speech_batch.h"
+#include "tests/forward_only_task.h"
 
 namespace {
 
@@ -39,22 +40,10 @@ class ToyCriterion : public Criterion {
 // loss = sum over rows of (w . x_row) * scale; sample_size = rows. src_tokens: (B, 3).
 // A batch whose first src value is NaN gives a NaN loss. Records one torch::rand draw per
 // forward (the dropout stand-in).
-class ToyTask : public Task {
+class ToyTask : public testing::ForwardOnlyTask {
  public:
   std::vector<double> draws;
   std::string note;  // the criterion's LossOutput::nonfinite_note on a non-finite loss
-  void load_dataset(const std::string&, bool) override {}
-  int64_t dataset_size(const std::string&) const override { return 0; }
-  const std::vector<int64_t>& source_sizes(const std::string&) const override { return sizes_; }
-  Batches batches(const std::string&, const BatchRequest&) override { return {}; }
-  BatchPtr collate(const std::string&, const Batch&, uint64_t) const override { return {}; }
-  std::unique_ptr<Model> build_model(const std::string&, const AnyOptions&) override {
-    return nullptr;
-  }
-  std::unique_ptr<Criterion> build_criterion(const std::string&, const AnyOptions&,
-                                             const AnyOptions*, bool) override {
-    return nullptr;
-  }
   LossOutput forward(Model& model, Criterion&, const TaskBatch& any) override {
     const auto& b = batch_cast<SpeechBatch>(any);
     draws.push_back(torch::rand({1}).item<double>());
@@ -66,11 +55,6 @@ class ToyTask : public Task {
     if (!std::isfinite(out.loss.item<double>())) out.nonfinite_note = note;
     return out;
   }
-  const Dictionary& target_dictionary() const override { throw Error("none"); }
-  std::map<std::string, std::string> task_state() const override { return {}; }
-
- private:
-  std::vector<int64_t> sizes_;
 };
 
 BatchPtr batch(std::vector<float> rows) {  // rows: B*3 values
