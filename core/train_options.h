@@ -80,6 +80,7 @@ struct DatasetOptions {
   std::optional<int64_t> max_tokens_valid;
   std::optional<int64_t> batch_size_valid;
   int64_t num_buckets = 0;
+  bool sync_buckets = false;
   int64_t data_buffer_size = 10;
 
   template <class V>
@@ -101,6 +102,11 @@ struct DatasetOptions {
     v.field("max_tokens_valid", max_tokens_valid, "--max-tokens for validation (default: same)");
     v.field("batch_size_valid", batch_size_valid, "--batch-size for validation (default: same)");
     v.field("num_buckets", num_buckets, "group samples into N length buckets (0 = off)");
+    v.field("sync_buckets", sync_buckets,
+            "shuffle the training batches in groups of (processes x --update-freq) neighbours "
+            "in length order: each update's batches on all ranks come from neighbouring "
+            "lengths, so ranks wait less for each other (Lhotse's sync_buckets; changes the "
+            "batch order vs fairseq)");
     v.field("data_buffer_size", data_buffer_size, "batches loaded ahead of training");
   }
   void validate() const;

@@ -1,5 +1,8 @@
 #include "core/data/epoch_iterator.h"
 
+#include <cstddef>
+#include <iterator>
+
 #include "core/data/numpy_random.h"
 
 namespace trellis {
@@ -13,6 +16,8 @@ EpochBatchIterator::EpochBatchIterator(std::function<Batches(int64_t)> batches_f
   TRELLIS_CHECK(
       options_.num_shards >= 1 && options_.shard_id >= 0 && options_.shard_id < options_.num_shards,
       Error, "invalid shard {} of {}", options_.shard_id, options_.num_shards);
+  for (int64_t g : options_.sync_group)
+    TRELLIS_CHECK(g >= 1, Error, "invalid sync group {} (must be >= 1)", g);
   epoch_ = std::max<int64_t>(options_.epoch, 1);
   current_shuffle_ = pending_shuffle_ = options_.shuffle;
 }
@@ -21,6 +26,31 @@ Batches EpochBatchIterator::shuffle_batches(Batches batches, uint32_t seed) {
   NumpyRandomState rng(seed);
   rng.shuffle(batches);
   return batches;
+}
+
+Batches EpochBatchIterator::shuffle_groups(Batches batches, int64_t group, uint32_t seed) {
+  if (group <= 1 || batches.empty()) return shuffle_batches(std::move(batches), seed);
+  std::vector<Batches> groups;
+  for (auto it = batches.begin(); it != batches.end();) {
+    const auto end = it + std::min<std::ptrdiff_t>(group, batches.end() - it);
+    groups.emplace_back(std::make_move_iterator(it), std::make_move_iterator(end));
+    it = end;
+  }
+  // A shorter last group stays last: in the middle it would shift every later group off the
+  // W x update_freq boundaries, pairing batches of two groups in one update.
+  std::optional<Batches> tail;
+  if (groups.back().size() < static_cast<size_t>(group)) {
+    tail = std::move(groups.back());
+    groups.pop_back();
+  }
+  NumpyRandomState rng(seed);
+  rng.shuffle(groups);
+  if (tail) groups.push_back(std::move(*tail));
+  Batches out;
+  out.reserve(batches.size());
+  for (auto& g : groups)
+    for (auto& b : g) out.push_back(std::move(b));
+  return out;
 }
 
 Batches EpochBatchIterator::shard(const Batches& batches, int64_t num_shards, int64_t shard_id) {
@@ -37,7 +67,8 @@ Batches EpochBatchIterator::shard(const Batches& batches, int64_t num_shards, in
 Batches EpochBatchIterator::epoch_batches(int64_t epoch, bool shuffle) const {
   Batches b = batches_for_epoch_(epoch);
   if (shuffle_for(epoch, shuffle))
-    b = shuffle_batches(std::move(b), static_cast<uint32_t>(options_.seed + epoch));
+    b = shuffle_groups(std::move(b), options_.sync_group_for(epoch),
+                       static_cast<uint32_t>(options_.seed + epoch));
   return shard(b, options_.num_shards, options_.shard_id);
 }
 

@@ -6,9 +6,13 @@
 // numpy.random.RandomState(seed + e).shuffle (no shuffle when shuffle is off or
 // e <= curriculum); rank r of W takes batches r, r+W, ... and every rank gets ceil(B/W)
 // entries, missing ones being empty batches (the trainer runs them as a zero-weighted dummy).
+// With a sync group G > 1 (--sync-buckets, G = W * update_freq) the frozen list is cut into
+// consecutive groups of G batches and the shuffle moves whole groups (a shorter last group
+// stays last): each update's micro-batches on all ranks are neighbours in the length-sorted list.
 // state() = {version 2, epoch, iterations_in_epoch, shuffle}; a finished epoch saves
 // {epoch+1, 0}. load_state() rebuilds the epoch and fast-forwards.
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -38,6 +42,16 @@ struct EpochIteratorOptions {
   bool shuffle = true;     // false for validation
   int64_t curriculum = 0;  // no shuffle for epochs <= curriculum
   int64_t epoch = 1;       // first epoch
+  // Batches shuffled as one unit, per epoch (the last value repeats, like --update-freq);
+  // 1 = fairseq's order. --sync-buckets sets W * update_freq of each epoch.
+  std::vector<int64_t> sync_group = {1};
+
+  int64_t sync_group_for(int64_t epoch) const {
+    if (sync_group.empty()) return 1;
+    const size_t i = std::min(static_cast<size_t>(std::max<int64_t>(epoch, 1) - 1),
+                              sync_group.size() - 1);
+    return sync_group[i];
+  }
 };
 
 class EpochBatchIterator {
@@ -52,6 +66,10 @@ class EpochBatchIterator {
   Batches epoch_batches(int64_t epoch, bool shuffle) const;
   // Shuffles `batches` with RandomState(seed) (numpy.random.shuffle on a list).
   static Batches shuffle_batches(Batches batches, uint32_t seed);
+  // Cuts `batches` into consecutive groups of `group`, shuffles the list of full groups with
+  // RandomState(seed), flattens it and appends the shorter last group, if any, unshuffled (so
+  // every full group starts at a multiple of `group`); group 1 = shuffle_batches.
+  static Batches shuffle_groups(Batches batches, int64_t group, uint32_t seed);
   // fairseq ShardedIterator: every ceil(B/W)-th ... filled with empty batches.
   static Batches shard(const Batches& batches, int64_t num_shards, int64_t shard_id);
 

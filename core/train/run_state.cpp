@@ -45,8 +45,10 @@ BatchRequest batch_request(const DatasetOptions& d, const Model& model, bool val
   return r;
 }
 
-// FNV-1a over the batches' sample indices and the world size, as 16 hex digits.
-std::string fingerprint(const Batches& batches, int64_t world_size) {
+// FNV-1a over the batches' sample indices and the world size, as 16 hex digits; with
+// --sync-buckets also over the per-epoch sync groups (they change the epochs' order).
+std::string fingerprint(const Batches& batches, int64_t world_size,
+                        const std::vector<int64_t>& sync_group) {
   uint64_t h = 1469598103934665603ULL;
   auto mix = [&h](uint64_t v) {
     for (int i = 0; i < 8; ++i) {
@@ -58,6 +60,10 @@ std::string fingerprint(const Batches& batches, int64_t world_size) {
   for (const Batch& b : batches) {
     mix(b.size());
     for (int64_t i : b) mix(static_cast<uint64_t>(i));
+  }
+  if (std::any_of(sync_group.begin(), sync_group.end(), [](int64_t g) { return g > 1; })) {
+    mix(0x53594e43ULL);  // "SYNC": absent without --sync-buckets, as in older checkpoints
+    for (int64_t g : sync_group) mix(static_cast<uint64_t>(g));
   }
   return fmt::format("{:016x}", h);
 }
@@ -203,13 +209,25 @@ void RunState::build() {
               world_size_, data.max_tokens ? std::to_string(*data.max_tokens) : "none",
               data.batch_size ? std::to_string(*data.batch_size) : "none", train.size(),
               task_->dataset_size(train_split_));
-  batches_fingerprint_ = fingerprint(train, world_size_);
-  if (comm_ && !train.empty())
-    trainer_->set_dummy_batch(task_->collate(train_split_, train.front(), collate_seed(topt.seed, 1)));
   EpochIteratorOptions iopt;
   iopt.seed = static_cast<uint32_t>(common.seed);
   iopt.num_shards = world_size_;
   iopt.shard_id = rank_;
+  if (data.sync_buckets) {
+    // Each update takes W x update_freq consecutive batches of the length-sorted list, so one
+    // process with --update-freq 2k sees the same updates as two with --update-freq k.
+    iopt.sync_group.clear();
+    std::vector<std::string> shown;
+    for (int64_t k : opt.update_freq) {
+      iopt.sync_group.push_back(world_size_ * k);
+      shown.push_back(std::to_string(world_size_ * k));
+    }
+    logger.info("--sync-buckets: batches shuffled in groups of {} (processes x --update-freq)",
+                join(shown, ","));
+  }
+  batches_fingerprint_ = fingerprint(train, world_size_, iopt.sync_group);
+  if (comm_ && !train.empty())
+    trainer_->set_dummy_batch(task_->collate(train_split_, train.front(), collate_seed(topt.seed, 1)));
   iterator_ = std::make_unique<EpochBatchIterator>(std::move(train), iopt);
   for (const auto& v : valid_splits_) {
     Batches all = task_->batches(v, batch_request(data, *model_, true));

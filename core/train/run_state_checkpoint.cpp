@@ -184,8 +184,9 @@ void RunState::restore(const ResumePlan& plan, CheckpointState s) {
     if (saved.iterations_in_epoch > 0 && !same_batches) {
       // A position inside an epoch only means something for the batches it was taken in.
       logger.warn("the saved data position (epoch {}, {} batches in) belongs to other training "
-                  "batches than this run's (--max-tokens, --batch-size, the data or the number "
-                  "of processes changed); restarting epoch {} from its first batch",
+                  "batches than this run's (--max-tokens, --batch-size, the data, the number "
+                  "of processes or --sync-buckets changed); restarting epoch {} from its first "
+                  "batch",
                   saved.epoch, saved.iterations_in_epoch, saved.epoch);
       IteratorState fresh = saved;
       fresh.iterations_in_epoch = 0;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -133,4 +134,159 @@ TEST_CASE("prefetcher: output order independent of worker count", "[unit][batchi
       },
       2, 2);
   CHECK_THROWS_WITH(p.next(), "bad batch");
+}
+
+TEST_CASE("epoch iterator: sync groups shuffle consecutive batches as units",
+          "[unit][batching][iterator][epoch_iterator]") {
+  Batches frozen = make_batches();
+  const size_t n = frozen.size();
+  REQUIRE(n % 3 != 0);  // a partial last group is covered
+  REQUIRE(n % 4 != 0);
+  auto position = [&](const Batch& b) {
+    return static_cast<size_t>(std::find(frozen.begin(), frozen.end(), b) - frozen.begin());
+  };
+  for (int64_t group : {2, 3, 4}) {
+    EpochIteratorOptions o;
+    o.seed = 5;
+    o.sync_group = {group};
+    EpochBatchIterator it(frozen, o);
+    Batches e1 = it.epoch_batches(1, true);
+    REQUIRE(e1.size() == n);
+    // Cut the epoch where the frozen group index changes: every group is whole, in order,
+    // and appears once.
+    const size_t G = static_cast<size_t>(group);
+    std::vector<size_t> got_order;
+    size_t i = 0;
+    while (i < n) {
+      const size_t g = position(e1[i]) / G;
+      got_order.push_back(g);
+      const size_t len = std::min(G, n - g * G);
+      for (size_t j = 0; j < len; ++j) {
+        REQUIRE(i + j < n);
+        CHECK(position(e1[i + j]) == g * G + j);
+      }
+      i += len;
+    }
+    CHECK(got_order.size() == (n + G - 1) / G);
+    CHECK(std::set<size_t>(got_order.begin(), got_order.end()).size() == got_order.size());
+    // Deterministic: the same seed and epoch give the same order; the groups are shuffled
+    // with numpy's RandomState(seed + epoch) over the list of groups.
+    EpochBatchIterator again(frozen, o);
+    CHECK(again.epoch_batches(1, true) == e1);
+    CHECK(it.epoch_batches(2, true) != e1);
+    // The full groups are shuffled; a shorter last group stays last (in the middle it would
+    // shift later groups off the group boundaries).
+    std::vector<size_t> order(n / G);
+    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+    NumpyRandomState rng(5 + 1);
+    rng.shuffle(order);
+    if (n % G != 0) order.push_back(n / G);
+    CHECK(got_order == order);
+    for (size_t k = 0; k < n; ++k) CHECK(position(e1[k]) % G == k % G);
+    CHECK(!std::is_sorted(got_order.begin(), got_order.end()));
+    // No shuffle (validation, curriculum) keeps the frozen order.
+    CHECK(it.epoch_batches(1, false) == frozen);
+  }
+  // A group of 1 is exactly fairseq's order.
+  EpochIteratorOptions plain, one;
+  plain.seed = one.seed = 9;
+  one.sync_group = {1};
+  for (int64_t epoch : {1, 2, 3})
+    CHECK(EpochBatchIterator(frozen, one).epoch_batches(epoch, true) ==
+          EpochBatchIterator(frozen, plain).epoch_batches(epoch, true));
+  CHECK(EpochBatchIterator::shuffle_groups(frozen, 1, 7) ==
+        EpochBatchIterator::shuffle_batches(frozen, 7));
+  // Per-epoch groups (--update-freq 1,2 with 2 processes): the last value repeats.
+  EpochIteratorOptions per_epoch;
+  per_epoch.seed = 5;
+  per_epoch.sync_group = {2, 4};
+  CHECK(per_epoch.sync_group_for(1) == 2);
+  CHECK(per_epoch.sync_group_for(7) == 4);
+  CHECK(EpochBatchIterator(frozen, per_epoch).epoch_batches(3, true) ==
+        EpochBatchIterator::shuffle_groups(frozen, 4, 5 + 3));
+  EpochIteratorOptions bad;
+  bad.sync_group = {0};
+  CHECK_THROWS_WITH(EpochBatchIterator(frozen, bad), Catch::Contains("sync group"));
+}
+
+TEST_CASE("epoch iterator: with sync groups 1 process x update-freq 2 sees the updates of 2 "
+          "processes x update-freq 1",
+          "[unit][batching][iterator][epoch_iterator]") {
+  Batches frozen = make_batches();
+  for (int64_t epoch : {1, 2}) {
+    EpochIteratorOptions one;
+    one.seed = 3;
+    one.sync_group = {2};
+    Batches single = EpochBatchIterator(frozen, one).epoch_batches(epoch, true);
+    Batches ranks[2];
+    for (int64_t r = 0; r < 2; ++r) {
+      EpochIteratorOptions o = one;
+      o.num_shards = 2;
+      o.shard_id = r;
+      ranks[r] = EpochBatchIterator(frozen, o).epoch_batches(epoch, true);
+    }
+    // Update u: the single process takes micro-batches 2u and 2u+1, rank r its u-th batch.
+    for (size_t u = 0; u < ranks[0].size(); ++u) {
+      CHECK(ranks[0][u] == single[2 * u]);
+      CHECK(ranks[1][u] == (2 * u + 1 < single.size() ? single[2 * u + 1] : Batch{}));
+    }
+    // The two ranks' batches of each update are neighbours in the frozen (length) order.
+    auto position = [&](const Batch& b) {
+      return std::find(frozen.begin(), frozen.end(), b) - frozen.begin();
+    };
+    for (size_t u = 0; u < ranks[0].size(); ++u) {
+      if (ranks[1][u].empty()) continue;
+      const auto p0 = position(ranks[0][u]);
+      CHECK(p0 % 2 == 0);
+      CHECK(position(ranks[1][u]) == p0 + 1);
+    }
+  }
+  // 2 ranks x update-freq 2 (group 4): each update's 4 micro-batches form one group.
+  for (int64_t r = 0; r < 2; ++r) {
+    EpochIteratorOptions o;
+    o.seed = 3;
+    o.num_shards = 2;
+    o.shard_id = r;
+    o.sync_group = {4};
+    Batches mine = EpochBatchIterator(frozen, o).epoch_batches(1, true);
+    auto position = [&](const Batch& b) {
+      return std::find(frozen.begin(), frozen.end(), b) - frozen.begin();
+    };
+    for (size_t u = 0; 2 * u + 1 < mine.size(); ++u) {
+      if (mine[2 * u + 1].empty()) continue;
+      const auto a = position(mine[2 * u]), b = position(mine[2 * u + 1]);
+      CHECK(a / 4 == b / 4);
+      CHECK(a % 4 == static_cast<std::ptrdiff_t>(r));
+      CHECK(b == a + 2);
+    }
+  }
+}
+
+TEST_CASE("epoch iterator: sync groups resume mid-epoch on the same batches",
+          "[unit][batching][iterator][epoch_iterator]") {
+  Batches frozen = make_batches();
+  for (int64_t rank : {0, 1}) {
+    EpochIteratorOptions o;
+    o.seed = 11;
+    o.num_shards = 2;
+    o.shard_id = rank;
+    o.sync_group = {2, 4};
+    EpochBatchIterator it(frozen, o);
+    CHECK(it.next_epoch() == 1);
+    drain(it);
+    CHECK(it.next_epoch() == 2);
+    for (int i = 0; i < 6; ++i) it.next();
+    IteratorState s = it.state();
+    CHECK(s.epoch == 2);
+    CHECK(s.iterations_in_epoch == 6);
+    Batches rest = drain(it);
+
+    EpochBatchIterator resumed(frozen, o);
+    resumed.load_state(s);
+    CHECK(resumed.next_epoch() == 2);
+    CHECK(resumed.iterations_in_epoch() == 6);
+    CHECK(drain(resumed) == rest);
+    CHECK(resumed.next_epoch() == 3);
+    CHECK(resumed.remaining() == it.epoch_batches(3, true));
+  }
 }
