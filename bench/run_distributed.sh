@@ -8,7 +8,9 @@
 # (the gradient buckets still running, the statistics' all-reduce, the slower rank). This
 # model's gradients are 9 MiB: with the default --bucket-cap-mb 25 they make a 1 MiB first
 # bucket and one of 8 MiB that can only start when the backward ends; the row with
-# --bucket-cap-mb 1 shows the overlap with 1 MiB buckets (docs/distributed.md).
+# --bucket-cap-mb 1 shows the overlap with 1 MiB buckets (docs/distributed.md). The row with
+# --sync-buckets trains each update on two length-neighbour batches, so the faster rank waits
+# less for the slower one (docs/distributed.md, "Rank-balanced batches").
 #
 #   bench/run_distributed.sh                  # 160 utterances, 60 updates per configuration
 #   UTTS=80 UPDATES=30 bench/run_distributed.sh
@@ -35,6 +37,8 @@ median() {
     awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else print v[int((NR + 1) / 2)] }'
 }
 
+source "$root/bench/cpu_flags.sh"
+echo "== $cpu_line"
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $updates updates each"
 printf '%-34s %8s %8s\n' "configuration" "ups" "comm %"
 run() {
@@ -49,4 +53,5 @@ run "1 process, 2 threads, uf 2" --threads 2 --update-freq 2
 run "2 processes x 1 thread, uf 1" --distributed-world-size 2 --update-freq 1
 run "2 x 1, uf 1, --bucket-cap-mb 1" --distributed-world-size 2 --update-freq 1 --bucket-cap-mb 1
 run "2 x 1, uf 1, legacy_ddp" --distributed-world-size 2 --update-freq 1 --ddp-backend legacy_ddp
+run "2 x 1, uf 1, --sync-buckets" --distributed-world-size 2 --update-freq 1 --sync-buckets
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
