@@ -37,7 +37,9 @@ class Adam : public Optimizer {
 
   Adam(const AdamOptions& options, std::vector<at::Tensor> params, const OptimizerContext& ctx,
        Variant variant = Variant::kFairseq);
-  void step() override;
+  void step() override { step_with_scale(1.0); }
+  // The gradient scale is applied inside the update's single pass (optim/adam_kernel.h).
+  void step_with_scale(double grad_scale) override;
   std::optional<double> momentum() const override { return betas_[0]; }
   void set_momentum(double value) override { betas_[0] = value; }
 
@@ -47,6 +49,9 @@ class Adam : public Optimizer {
   }
 
  private:
+  // Float32 CPU, contiguous parameter, gradient and moments: the one-pass kernel applies.
+  static bool fusable(const at::Tensor& p, const std::map<std::string, at::Tensor>& st);
+
   AdamOptions options_;
   Variant variant_;
   double betas_[2];

@@ -26,6 +26,15 @@ void Optimizer::zero_grad() {
   for (auto& p : params_) p.mutable_grad() = at::Tensor();
 }
 
+void Optimizer::step_with_scale(double grad_scale) {
+  if (grad_scale != 1.0) {
+    at::NoGradGuard no_grad;
+    for (auto& p : params_)
+      if (p.grad().defined()) p.mutable_grad().mul_(grad_scale);
+  }
+  step();
+}
+
 void Optimizer::set_momentum(double) {
   throw ConfigError("this optimizer has no momentum to set (use --no-cycle-momentum)");
 }

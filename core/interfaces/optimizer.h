@@ -29,6 +29,11 @@ class Optimizer {
 
   // One update of every parameter that has a gradient, with the current LR.
   virtual void step() = 0;
+  // The same update with every gradient multiplied by grad_scale first (the trainer's
+  // 1/sample_size times the clipping coefficient; fairseq's optimizer.step(scale=...)). This
+  // default scales .grad() in place and calls step(); an optimizer that folds the scale into its
+  // update overrides it and leaves .grad() as it is.
+  virtual void step_with_scale(double grad_scale);
   void zero_grad();
 
   double lr() const { return lr_; }

@@ -164,7 +164,8 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
         std::chrono::duration<double>(std::chrono::steady_clock::now() - comm_start).count();
 
   bool clipped = false;
-  const double gnorm = finite_loss ? normalize_and_clip(sample_size, &clipped) : NAN;
+  double grad_scale = 1.0;
+  const double gnorm = finite_loss ? normalize_and_clip(sample_size, &clipped, &grad_scale) : NAN;
   record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!std::isfinite(gnorm)) {
     optimizer_.zero_grad();
@@ -183,7 +184,7 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
   nonfinite_in_a_row_ = 0;
   {
     RECORD_USER_SCOPE("trellis::optimizer_step");
-    optimizer_.step();
+    optimizer_.step_with_scale(grad_scale);
   }
   set_num_updates(num_updates_ + 1);
   record.gnorm = gnorm;
@@ -212,25 +213,22 @@ void Trainer::all_reduce_record(StepRecord& r, double* sample_size, bool* finite
   r.padded_frames = v.at("padded_frames");
 }
 
-double Trainer::normalize_and_clip(double sample_size, bool* clipped) {
+double Trainer::normalize_and_clip(double sample_size, bool* clipped, double* grad_scale) {
   RECORD_USER_SCOPE("trellis::clip_grad_norm");
   const double denom = sample_size > 0 ? sample_size : 1.0;
-  std::vector<at::Tensor> grads;
-  for (const auto& p : optimizer_.params())
-    if (p.grad().defined()) grads.push_back(p.grad());
-  if (grads.empty()) return 0.0;
-  at::NoGradGuard no_grad;
+  *grad_scale = 1.0 / denom;
   std::vector<at::Tensor> norms;  // fairseq: the L2 norm of the per-tensor L2 norms, in fp32
-  for (auto& g : grads) {
-    g.div_(denom);
-    norms.push_back(g.to(at::kFloat).norm());
-  }
-  const double gnorm = at::stack(norms).norm().item<double>();
+  at::NoGradGuard no_grad;
+  for (const auto& p : optimizer_.params())
+    if (p.grad().defined()) norms.push_back(p.grad().to(at::kFloat).norm());
+  if (norms.empty()) return 0.0;
+  // The norm of the gradients divided by the sample size, without writing them: the optimizer
+  // applies the division and the clipping coefficient in its own pass (step_with_scale).
+  const double gnorm = at::stack(norms).norm().item<double>() / denom;
   if (options_.clip_norm > 0 && std::isfinite(gnorm)) {
     const double coef = std::min(1.0, options_.clip_norm / (gnorm + 1e-6));
     *clipped = gnorm > options_.clip_norm;
-    if (coef < 1.0)
-      for (auto& g : grads) g.mul_(coef);
+    *grad_scale *= coef;
   }
   return gnorm;
 }

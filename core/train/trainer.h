@@ -74,7 +74,10 @@ class Trainer {
 
  private:
   void apply_lr(double lr);
-  double normalize_and_clip(double sample_size, bool* clipped);
+  // The gradient norm after dividing by the sample size (fairseq's multiply_grads then
+  // clip_grad_norm_), and in *grad_scale what the optimizer must multiply the gradients by:
+  // 1/sample_size times the clipping coefficient. The gradients are not written.
+  double normalize_and_clip(double sample_size, bool* clipped, double* grad_scale);
   // Sums the record, the sample size and the flags over the ranks.
   void all_reduce_record(StepRecord& record, double* sample_size, bool* finite, bool* stop);
 
