@@ -11,10 +11,17 @@
 // --bf16 1: the forward passes (and the loss) under CPU autocast to bfloat16, as `train --bf16`
 //   (Trainer's CpuAutocast; weights and optimizer state stay float32, the CTC log-softmax in
 //   float32 as criteria/ctc.cpp does); the torchaudio references have no such flag (fp32).
+// --profile FILE (finetune only): a chrome trace of the measured fine-tuning updates (LibTorch's
+//   legacy autograd profiler) with the scopes trellis::forward (model and CTC loss),
+//   trellis::backward and trellis::optimizer_step, as Trainer::train_step records them; inference
+//   is not run. bench/ref_wav2vec2.py --profile writes the reference's, bench/run_wav2vec2_profile.sh
+//   runs both and bench/profile_train_step.py's table by category.
 //   bench_wav2vec2 [--mode finetune|pretrain] [--bf16 0|1] --layers 12 --dim 768 --heads 12 --ffn 3072
 //                  --conv-dim 512 --batch 4 --seconds 10 --vocab 32 --steps 5 --warmup 1
 //                  --threads 2 [--layerdrop 0]
 #include <ATen/autocast_mode.h>
+#include <ATen/record_function.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -22,6 +29,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -146,7 +154,7 @@ int main(int argc, char** argv) {
       {"layers", "12"}, {"dim", "768"}, {"heads", "12"}, {"ffn", "3072"}, {"conv-dim", "512"},
       {"batch", "4"},   {"seconds", "10"}, {"vocab", "32"}, {"steps", "5"}, {"warmup", "1"},
       {"threads", "2"}, {"seed", "1"},    {"mode", "finetune"}, {"layerdrop", "0"},
-      {"bf16", "0"}};
+      {"bf16", "0"},    {"profile", ""}};
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0 || !a.count(k.substr(2))) {
@@ -186,7 +194,8 @@ int main(int argc, char** argv) {
               model.num_parameters(), b, s / 16000.0, at::get_num_threads(), precision(bf16));
 
   std::vector<double> infer, train;
-  {
+  const bool profiling = !a["profile"].empty();
+  if (!profiling) {
     model.eval();
     torch::NoGradGuard no_grad;
     for (long i = 0; i < num("warmup") + num("steps"); ++i) {
@@ -204,20 +213,35 @@ int main(int argc, char** argv) {
   octx.lr = 1e-5;
   trellis::AdamW opt(ao, params, octx);
   model.train();
+  std::optional<torch::autograd::profiler::RecordProfile> profile;  // --profile: measured updates
   for (long i = 0; i < num("warmup") + num("steps"); ++i) {
+    if (profiling && i == num("warmup")) profile.emplace(a["profile"]);
     auto t0 = Clock::now();
     model.zero_grad();
     at::Tensor loss;
     {
+      RECORD_USER_SCOPE("trellis::forward");  // scopes: bench/profile_train_step.py table
       Bf16Autocast autocast(bf16);
       auto e = model.encode(wav, lengths);
       at::Tensor lp = e.ctc_logits.to(at::kFloat).log_softmax(-1);  // a no-op cast in fp32
       loss = at::ctc_loss(lp, targets, e.ctc_lengths, torch::full({b}, tgt_len, torch::kLong), 0,
                           at::Reduction::Sum, true);
     }
-    loss.backward();
-    opt.step();
+    {
+      RECORD_USER_SCOPE("trellis::backward");
+      loss.backward();
+    }
+    {
+      RECORD_USER_SCOPE("trellis::optimizer_step");
+      opt.step();
+    }
     if (i >= num("warmup")) train.push_back(ms_since(t0));
+  }
+  profile.reset();  // writes the trace
+  if (profiling) {
+    std::printf("RESULT: fine-tuning step %.0f ms/update (under the profiler; inference not run)\n",
+                median(train));
+    return 0;
   }
   std::printf("RESULT: inference %.0f ms/batch (RTF %.3f), fine-tuning step %.0f ms/update\n",
               median(infer), median(infer) / 1000.0 / (b * s / 16000.0), median(train));

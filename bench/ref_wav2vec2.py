@@ -2,8 +2,16 @@
 """The Python side of bench/run_wav2vec2.sh: torchaudio 0.13's wav2vec2_model with a CTC head
 (Debian python3-torch 1.13, the kernels trellis links), the same flags and measurements as
 build/bin/bench_wav2vec2: inference (eval, no grad) and a fine-tuning step (frozen feature
-extractor, CTC loss with zero_infinity, AdamW) on random waveforms; median ms over --steps."""
+extractor, CTC loss with zero_infinity, AdamW) on random waveforms; median ms over --steps.
+--profile FILE: the measured fine-tuning updates under torch.autograd.profiler (with_flops,
+record_shapes) with the scopes bench_wav2vec2 --profile records (trellis::forward around the model
+and the CTC loss, trellis::backward; torch's own Optimizer.step#AdamW.step), written as a chrome
+trace and FILE.flops (FLOPs per operator name) for bench/profile_train_step.py table; inference
+is not run. bench/run_wav2vec2_profile.sh runs both sides."""
 import argparse
+import collections
+import contextlib
+import json
 import statistics
 import time
 
@@ -18,6 +26,7 @@ def main():
                  ("seed", 1)]:
         p.add_argument("--" + k, type=int, default=v)
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--profile", default="", help="chrome trace of the measured fine-tuning updates")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -41,7 +50,7 @@ def main():
     infer, train = [], []
     model.eval()
     with torch.no_grad():
-        for i in range(a.warmup + a.steps):
+        for i in range(0 if a.profile else a.warmup + a.steps):
             t0 = time.perf_counter()
             model(wav, lengths)
             if i >= a.warmup:
@@ -49,19 +58,38 @@ def main():
     model.feature_extractor.requires_grad_(False)
     opt = torch.optim.AdamW([x for x in model.parameters() if x.requires_grad], lr=1e-5)
     model.train()
+    prof = torch.autograd.profiler.profile(with_flops=True, record_shapes=True)
+    scope = torch.autograd.profiler.record_function if a.profile else (
+        lambda name: contextlib.nullcontext())
     for i in range(a.warmup + a.steps):
+        if a.profile and i == a.warmup:
+            prof.__enter__()
         t0 = time.perf_counter()
         opt.zero_grad()
-        logits, out_lengths = model(wav, lengths)
-        lp = logits.transpose(0, 1).log_softmax(-1)
-        loss = torch.nn.functional.ctc_loss(lp, targets, out_lengths,
-                                            torch.full((a.batch,), tgt_len, dtype=torch.long),
-                                            blank=0, reduction="sum", zero_infinity=True)
-        loss.backward()
+        with scope("trellis::forward"):
+            logits, out_lengths = model(wav, lengths)
+            lp = logits.transpose(0, 1).log_softmax(-1)
+            loss = torch.nn.functional.ctc_loss(lp, targets, out_lengths,
+                                                torch.full((a.batch,), tgt_len, dtype=torch.long),
+                                                blank=0, reduction="sum", zero_infinity=True)
+        with scope("trellis::backward"):
+            loss.backward()
         opt.step()
         if i >= a.warmup:
             train.append((time.perf_counter() - t0) * 1000)
-    mi, mt = statistics.median(infer), statistics.median(train)
+    mt = statistics.median(train)
+    if a.profile:
+        prof.__exit__(None, None, None)
+        prof.export_chrome_trace(a.profile)
+        flops = collections.Counter()
+        for e in prof.function_events:
+            if e.flops:
+                flops[e.name] += e.flops
+        with open(a.profile + ".flops", "w") as f:
+            json.dump(dict(flops), f)
+        print(f"RESULT: fine-tuning step {mt:.0f} ms/update (under the profiler; inference not run)")
+        return
+    mi = statistics.median(infer)
     print(f"RESULT: inference {mi:.0f} ms/batch (RTF {mi / 1000 / (a.batch * s / 16000):.3f}), "
           f"fine-tuning step {mt:.0f} ms/update")
 
