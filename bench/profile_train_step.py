@@ -28,6 +28,7 @@ CATEGORIES = [  # (category, regex on the operator or autograd node name), first
     ("convolution", r"conv|Convolution"),
     ("softmax / log_softmax", r"softmax|Softmax"),
     ("CTC loss", r"ctc|Ctc"),
+    ("group norm, weight norm (wav2vec2)", r"group_norm|GroupNorm|weight_norm|WeightNorm"),  # none in the conformer
     ("layer/batch norm", r"layer_norm|batch_norm|LayerNorm|BatchNorm"),
     ("dropout (+ fused ops)", r"dropout|bernoulli|Dropout|Bernoulli|uniform_|rand"),
     ("activations (GLU, Swish, ReLU, sigmoid)", r"glu|silu|sigmoid|relu|gelu|tanh|Glu|Silu|Sigmoid|Relu|Gelu|Tanh"),
