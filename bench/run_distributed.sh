@@ -3,9 +3,9 @@
 # trained by 1 process with --update-freq 2 (1 and 2 threads) and by 2 Gloo processes with
 # --update-freq 1 (1 thread each), on an espeak-ng corpus, the gradient sum overlapped with the
 # backward pass (--ddp-backend c10d, the default) and after it (legacy_ddp). Prints updates per
-# second (median of the train_inner windows after the first) and, for 2 processes, the `comm`
-# field: the share of the step time spent waiting for collectives after the backward pass ends
-# (the gradient buckets still running, the statistics' all-reduce, the slower rank). This
+# second (median of the train_inner windows after the first) and, for 2 processes, rank 0's
+# `comm` and `wait` fields: the shares of the step time spent on the gradient sums the backward
+# did not hide, and waiting for the slower rank to finish its batches (docs/training.md). This
 # model's gradients are 9 MiB: with the default --bucket-cap-mb 25 they make a 1 MiB first
 # bucket and one of 8 MiB that can only start when the backward ends; the row with
 # --bucket-cap-mb 1 shows the overlap with 1 MiB buckets (docs/distributed.md). The row with
@@ -40,13 +40,13 @@ median() {
 source "$root/bench/cpu_flags.sh"
 echo "== $cpu_line"
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $updates updates each"
-printf '%-34s %8s %8s\n' "configuration" "ups" "comm %"
+printf '%-34s %8s %8s %8s\n' "configuration" "ups" "comm %" "wait %"
 run() {
   local name=$1
   shift
   "$bin" "$work/data" "${model[@]}" "$@" > "$work/$name.log" 2>&1
-  printf '%-34s %8s %8s\n' "$name" "$(median "$work/$name.log" ups)" \
-    "$(median "$work/$name.log" comm)"
+  printf '%-34s %8s %8s %8s\n' "$name" "$(median "$work/$name.log" ups)" \
+    "$(median "$work/$name.log" comm)" "$(median "$work/$name.log" wait)"
 }
 run "1 process, 1 thread, uf 2" --threads 1 --update-freq 2
 run "1 process, 2 threads, uf 2" --threads 2 --update-freq 2

@@ -15,6 +15,7 @@ void MeterWindow::reset() {
   gnorm_count_ = clipped_ = 0;
   train_wall_ = 0;
   comm_seconds_ = 0;
+  wait_seconds_ = 0;
   data_seconds_ = 0;
   start_ = std::chrono::steady_clock::now();
 }
@@ -33,6 +34,7 @@ void MeterWindow::add(const StepRecord& r) {
   clipped_ += r.clipped ? 1 : 0;
   train_wall_ += r.seconds;
   comm_seconds_ += r.comm_seconds;
+  wait_seconds_ += r.wait_seconds;
   data_seconds_ += r.data_seconds;
 }
 
@@ -54,8 +56,10 @@ Stats MeterWindow::report(const Criterion& criterion, const ReportExtras& extras
     out.push_back({"clip", 100.0 * clipped_ / gnorm_count_, 1});
   if (extras.loss_scale) out.push_back({"loss_scale", *extras.loss_scale, 4});
   if (gnorm_count_ > 0) out.push_back({"train_wall", train_wall_, 0});
-  if (comm_seconds_ > 0 && train_wall_ > 0)
+  if ((comm_seconds_ > 0 || wait_seconds_ > 0) && train_wall_ > 0) {
     out.push_back({"comm", 100.0 * comm_seconds_ / train_wall_, 1});
+    out.push_back({"wait", 100.0 * wait_seconds_ / train_wall_, 1});
+  }
   if (gnorm_count_ > 0 && train_wall_ > 0)
     out.push_back({"data", 100.0 * data_seconds_ / (data_seconds_ + train_wall_), 1});
   out.push_back({"wall", extras.wall, 0});

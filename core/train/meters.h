@@ -6,8 +6,9 @@
 // sums into fairseq's values and order: the criterion's scalars and derived values, then
 //   wps (target tokens / s), ups (updates / s), wpb (tokens per update), bsz (sentences per
 //   update), pad (% padding frames), num_updates, lr, gnorm (mean), clip (% of clipped
-//   updates), loss_scale, train_wall (s in train steps), comm (% of train_wall spent in
-//   collectives, several processes only), data (% of train_wall + waiting spent waiting for
+//   updates), loss_scale, train_wall (s in train steps), comm (% of train_wall spent in the
+//   gradient sums the backward did not hide) and wait (% spent waiting for slower ranks),
+//   several processes only, data (% of train_wall + waiting spent waiting for
 //   the data loader: its share of the step time), wall (s since the run started).
 
 #include <chrono>
@@ -34,7 +35,8 @@ struct StepRecord {
   std::optional<double> gnorm;  // training only
   bool clipped = false;
   double seconds = 0;         // time spent in the step
-  double comm_seconds = 0;    // of which in collectives (several processes)
+  double comm_seconds = 0;    // of which waiting for gradient sums after the wait below
+  double wait_seconds = 0;    // of which waiting for the other ranks to finish their batches
   double data_seconds = 0;    // waiting for the loader's batches before the step (not in seconds)
   bool stop_requested = false;  // a stop signal reached this rank (or any rank, distributed)
 };
@@ -68,7 +70,7 @@ class MeterWindow {
   double ntokens_ = 0, nsentences_ = 0, src_frames_ = 0, padded_frames_ = 0;
   double gnorm_sum_ = 0;
   int64_t gnorm_count_ = 0, clipped_ = 0;
-  double train_wall_ = 0, comm_seconds_ = 0, data_seconds_ = 0;
+  double train_wall_ = 0, comm_seconds_ = 0, wait_seconds_ = 0, data_seconds_ = 0;
   std::chrono::steady_clock::time_point start_;
 };
 

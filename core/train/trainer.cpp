@@ -148,20 +148,23 @@ StepRecord Trainer::train_step(const std::vector<BatchPtr>& group, bool stop_ask
     sample_size += out.sample_size;
   }
   record.stop_requested = stop_asked;
-  const auto comm_start = std::chrono::steady_clock::now();
-  if (overlap) {  // started during the backward: finished on every rank, then maybe dropped
-    RECORD_USER_SCOPE("trellis::all_reduce");
-    reducer_->all_reduce();
-  }
+  // First the statistics' all-reduce, which every rank enters when its own micro-batches are
+  // done: the time in it is the wait for the slowest rank (wait_seconds). Then what is left of
+  // the gradient sums (on their own process group, started during the backward when
+  // overlapped): the communication the backward did not hide (comm_seconds).
+  const auto wait_start = std::chrono::steady_clock::now();
   if (options_.comm != nullptr)
     all_reduce_record(record, &sample_size, &finite_loss, &record.stop_requested);
-  if (finite_loss && reducer_ && !overlap) {
+  const auto comm_start = std::chrono::steady_clock::now();
+  if (reducer_ && (overlap || finite_loss)) {  // overlapped: finished on every rank, maybe dropped
     RECORD_USER_SCOPE("trellis::all_reduce");
     reducer_->all_reduce();
   }
-  if (options_.comm != nullptr)
-    record.comm_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - comm_start).count();
+  if (options_.comm != nullptr) {
+    const auto end = std::chrono::steady_clock::now();
+    record.wait_seconds = std::chrono::duration<double>(comm_start - wait_start).count();
+    record.comm_seconds = std::chrono::duration<double>(end - comm_start).count();
+  }
 
   bool clipped = false;
   double grad_scale = 1.0;

@@ -15,8 +15,9 @@
 // fairseq does. The gradients are summed over the ranks (GradReducer) while the last
 // micro-batch's backward runs (the earlier ones accumulate locally, as DDP's no_sync); then the
 // sample sizes, the logged sums, the non-finite and stop flags: the result equals one process
-// with the whole global batch. record.comm_seconds is the time the step waits for collectives
-// after the backward pass ends.
+// with the whole global batch. After its micro-batches, a step waits for the other ranks
+// (record.wait_seconds: the statistics' all-reduce, which ends when the slowest rank is done),
+// then for the gradient sums the backward pass did not hide (record.comm_seconds).
 
 #include <cstdint>
 #include <memory>
