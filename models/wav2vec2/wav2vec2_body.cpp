@@ -121,7 +121,10 @@ void Wav2Vec2BodyImpl::encode_masked(Wav2Vec2Output& out, const at::Tensor& time
                                      const at::Tensor& lengths, bool return_all_hiddens) {
   at::Tensor x = out.x;
   if (time.defined()) x = apply_feature_masks(x, mask_emb_, time, at::Tensor());
-  at::Tensor pad = lengths.defined() ? out.padding_mask : at::Tensor();
+  // No mask when no frame is padded (fairseq's Wav2Vec2Model drops an all-false padding mask):
+  // masking nothing would only cost a copy of the input and of every layer's attention scores.
+  const bool padded = lengths.defined() && out.padding_mask.any().item<bool>();
+  at::Tensor pad = padded ? out.padding_mask : at::Tensor();
   out.x = encoder_->forward(x, pad, return_all_hiddens ? &out.hiddens : nullptr);
 }
 
