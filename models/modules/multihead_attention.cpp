@@ -79,9 +79,10 @@ at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& query, const at::Te
   }
   auto score = torch::matmul(q, k.transpose(2, 3));  // B x H x Tq x Tk
   if (attn_mask.defined()) score = score + attn_mask;
-  if (kpm.defined()) {
-    score = score.masked_fill(kpm.view({B, 1, 1, -1}), -std::numeric_limits<float>::infinity());
-  }
+  // In place: score is this function's own product (bmm's backward keeps q and k, not it), and
+  // a mask with no padded key is skipped.
+  if (kpm.defined() && kpm.any().item<bool>())
+    score.masked_fill_(kpm.view({B, 1, 1, -1}), -std::numeric_limits<float>::infinity());
   auto attn = torch::softmax(score, -1, torch::kFloat).to(score.scalar_type());
   attn = dropout_(attn);
   auto ctx = torch::matmul(attn, v).permute({2, 0, 1, 3}).reshape({Tq, B, embed_dim_});
