@@ -1,5 +1,5 @@
-# Sourced by bench/run_train_step.sh, run_nest.sh and run_wav2vec2.sh: the CPU line every report
-# starts with, so that each figure says what it ran on (the same flags as bench/run_profile.sh).
+# Sourced by bench/bench_env.sh (the bench scripts' common set-up) and run_distributed.sh: the
+# CPU line every report starts with, so that each figure says what it ran on.
 #   cpu_flags: the flags that decide float32 and bfloat16 speed present on this CPU
 #   cpu_line:  "MODEL (N cores; FLAGS)"
 #   bf16_note: "" on a CPU with avx512_bf16 or amx_bf16, else why --bf16 is slower there

@@ -18,16 +18,9 @@ ref_args=(${REF_ARGS:-})  # reference-only flags, e.g. REF_ARGS="--quantizer-sea
 bf16=${BF16:-0}
 ours_args=()  # trellis-only flags
 [[ $bf16 == 1 ]] && ours_args+=(--bf16 1)
-source "$root/bench/cpu_flags.sh"
-coretype=Haswell
-grep -qw avx512f /proc/cpuinfo && coretype=SkylakeX
-export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$coretype} OMP_NUM_THREADS=$threads
-export OPENBLAS_NUM_THREADS=$threads TRELLIS_NO_BLAS_REEXEC=1
-pin=()
-if command -v taskset >/dev/null; then pin=(taskset -c "0-$((threads - 1))"); fi
-echo "== $cpu_line, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, $threads thread(s), ${pin[*]:-no pinning},"\
-     "load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+source "$root/bench/bench_env.sh"
+export TRELLIS_NO_BLAS_REEXEC=1
+echo "== $bench_line, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
 if [[ $bf16 == 1 ]]; then
   echo "== precision: trellis bf16 (bench_nest --bf16 1: CPU autocast to bfloat16, as train --bf16;"
   echo "   fp32 master weights and AdamW state), reference fp32 (bench/ref_nest.py)"

@@ -12,17 +12,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 refdir=${REF_DIR:-$root/../shared/bench}
 threads=${THREADS:-1}
 out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
 args=(--lengths-tsv "${LENGTHS_TSV:-$refdir/peer_epoch_nframes.tsv}" --threads "$threads"
       --steps "${STEPS:-3}" --warmup-steps "${WARMUP:-1}" ${EXTRA:-})
-coretype=Haswell
-grep -qw avx512f /proc/cpuinfo && coretype=SkylakeX
-export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$coretype} OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
+source "$root/bench/bench_env.sh"
 export REF_TRAIN_STEP=$refdir/ref_train_step.py
-pin=()
-if command -v taskset >/dev/null; then pin=(taskset -c "0-$((threads - 1))"); fi
-flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_bf16|amx_bf16|amx_tile)$' | tr '\n' ' ')
-echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) ($(nproc --all) cores; $flags), OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, $threads thread(s), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+echo "== $bench_line, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
 "${pin[@]}" "${BENCH_TRAIN_STEP:-$root/build/bin/bench_train_step}" --peak 1 --steps 0 --warmup-steps 0 | grep '^peak'
 "${pin[@]}" /usr/bin/python3 "$root/bench/profile_train_step.py" ref "$out/ref.json" "${args[@]}" | grep '^RESULT'
 "${pin[@]}" "${BENCH_TRAIN_STEP:-$root/build/bin/bench_train_step}" "${args[@]}" --profile "$out/trellis.json" | grep '^RESULT'

@@ -64,13 +64,8 @@ ours_args=("${args[@]}")
 
 # Same BLAS and thread pinning for both sides (../shared/bench/README.md). SkylakeX kernels need
 # AVX-512; on a CPU without it OpenBLAS would die with SIGILL, so fall back to Haswell (AVX2).
-coretype=Haswell
-grep -qw avx512f /proc/cpuinfo && coretype=SkylakeX
-export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$coretype} OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
-pin=()
-if command -v taskset >/dev/null; then pin=(taskset -c "0-$((threads - 1))"); fi
-echo "== $cpu_line, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, $threads thread(s), ${pin[*]:-no pinning}, $(date -u +%F)"
+source "$root/bench/bench_env.sh"
+echo "== $bench_line, $(date -u +%F)"
 if [[ $bf16 == 1 ]]; then
   echo "== precision: trellis bf16 (bench_train_step --bf16 1: CPU autocast to bfloat16, as train --bf16;"
   echo "   fp32 master weights and Adam state), reference fp32 (ref_train_step.py as is)"

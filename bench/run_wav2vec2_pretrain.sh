@@ -13,17 +13,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2} rounds=${ROUNDS:-2}
 args=(--threads "$threads" --steps "${STEPS:-3}" --warmup 1 ${ARGS:-})
-coretype=Haswell
-grep -qw avx512f /proc/cpuinfo && coretype=SkylakeX
-export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$coretype} OMP_NUM_THREADS=$threads
-export OPENBLAS_NUM_THREADS=$threads TRELLIS_NO_BLAS_REEXEC=1
-pin=()
-if command -v taskset >/dev/null; then pin=(taskset -c "0-$((threads - 1))"); fi
-flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|avx512f|avx512_bf16' | paste -sd' ')
-echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') ($(nproc --all) cores;" \
-  "flags: ${flags:-none of avx2/avx512f/avx512_bf16}), OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE," \
-  "$threads thread(s) pinned, $(date -u '+%F %T') UTC"
+source "$root/bench/bench_env.sh"
+export TRELLIS_NO_BLAS_REEXEC=1
+echo "== $bench_line, $(date -u '+%F %T') UTC"
 num() { sed -n "s/.*$1 \([0-9.]*\) ms.*/\1/p" <<< "$2" | tail -1; }
 ref_ms=() ours_ms=()
 for r in $(seq 1 "$rounds"); do

@@ -17,16 +17,9 @@ steps=${STEPS:-2}
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
 args=(--threads "$threads" --steps "$steps" --warmup "${WARMUP:-1}" ${ARGS:-})
-source "$root/bench/cpu_flags.sh"
-coretype=Haswell
-grep -qw avx512f /proc/cpuinfo && coretype=SkylakeX
-export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$coretype} OMP_NUM_THREADS=$threads
-export OPENBLAS_NUM_THREADS=$threads TRELLIS_NO_BLAS_REEXEC=1
-pin=()
-if command -v taskset >/dev/null; then pin=(taskset -c "0-$((threads - 1))"); fi
-echo "== $cpu_line, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, $threads thread(s), ${pin[*]:-no pinning},"\
-     "load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+source "$root/bench/bench_env.sh"
+export TRELLIS_NO_BLAS_REEXEC=1
+echo "== $bench_line, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
 "${pin[@]}" "${BENCH_TRAIN_STEP:-$root/build/bin/bench_train_step}" --peak 1 --steps 0 --warmup-steps 0 | grep '^peak'
 echo "== reference: bench/ref_wav2vec2.py ${args[*]} --profile (load $(cut -d' ' -f1-3 /proc/loadavg))"
 ref=$("${pin[@]}" /usr/bin/python3 "$root/bench/ref_wav2vec2.py" "${args[@]}" --profile "$out/ref.json")

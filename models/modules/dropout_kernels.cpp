@@ -6,16 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-// The hot loops are compiled three times, for AVX-512 (with BW: 16-bit lanes), AVX2 and the
-// baseline, and picked by the running CPU (GCC/Clang on x86-64; elsewhere the baseline only).
-#if defined(__x86_64__) && defined(__GNUC__)
-#define TRELLIS_X86_CLONES 1
-#define TRELLIS_TARGET(isa) __attribute__((target(isa)))
-#else
-#define TRELLIS_TARGET(isa)
-#endif
-#define TRELLIS_AVX512 "avx512f,avx512bw,avx512vl,avx512dq,fma"
-#define TRELLIS_INLINE inline __attribute__((always_inline))
+#include "core/cpu_dispatch.h"  // the AVX-512 / AVX2 / baseline variants of the loops
 
 namespace trellis {
 namespace {
@@ -112,7 +103,7 @@ void run_base(const T* a, const T* b, T* y, int64_t n, uint32_t f, MaskKey k) {
 }
 #ifdef TRELLIS_X86_CLONES
 template <int Kernel, class T>
-TRELLIS_TARGET("avx2,fma")
+TRELLIS_TARGET(TRELLIS_AVX2)
 void run_avx2(const T* a, const T* b, T* y, int64_t n, uint32_t f, MaskKey k) {
   run_body<Kernel>(a, b, y, n, f, k);
 }
@@ -122,23 +113,6 @@ void run_avx512(const T* a, const T* b, T* y, int64_t n, uint32_t f, MaskKey k) 
   run_body<Kernel>(a, b, y, n, f, k);
 }
 #endif
-
-// 2: AVX-512 with BW/VL/DQ, 1: AVX2 + FMA, 0: baseline
-int cpu_isa() {
-#ifdef TRELLIS_X86_CLONES
-  static const int isa = [] {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("fma"))
-      return 2;
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-  }();
-  return isa;
-#else
-  return 0;
-#endif
-}
 
 template <int Kernel, class T>
 void run(const T* a, const T* b, T* y, int64_t n, uint32_t f, MaskKey k) {
