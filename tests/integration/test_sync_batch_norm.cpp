@@ -4,11 +4,6 @@
 // a 2-process `train` run of fastconformer_ctc synchronises its BatchNorms (process_communicator
 // is set by the rendezvous), --no-syncbatchnorm does not; a non-finite loss on one rank keeps
 // the collectives paired (core/train/trainer.cpp runs its backward at weight 0).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
@@ -16,6 +11,7 @@
 
 #include "core/checkpoint.h"
 #include "core/distributed/communicator.h"
+#include "gloo_ranks.h"
 #include "models/fastconformer/fastconformer_conv.h"
 #include "models/modules/sync_batch_norm.h"
 #include "run_command.h"
@@ -26,22 +22,8 @@ using namespace trellis;
 
 namespace {
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 struct RankResult {
   at::Tensor y, x_grad, w_grad, b_grad, running_mean, running_var, tracked;
-  std::string error;
 };
 
 }  // namespace
@@ -67,46 +49,30 @@ TEST_CASE("SyncBatchNorm: 2 Gloo ranks give the statistics and gradients of 1 pr
   auto yr = ref->forward(xr);
   (yr * g).sum().backward();
 
-  const int port = free_port();
   RankResult res[2];
-  auto rank_main = [&](int r) {
-    try {
-      DistributedSetup s;
-      s.rank = r;
-      s.world_size = 2;
-      s.port = port;
-      s.timeout = std::chrono::seconds(60);
-      s.source = "test";
-      auto comm = Communicator::connect(s);
-      SyncBatchNorm1d bn(C);
-      bn->set_communicator(comm.get());
-      {
-        torch::NoGradGuard ng;
-        bn->named_parameters()["weight"].copy_(weight);
-        bn->named_parameters()["bias"].copy_(bias);
-      }
-      bn->train();
-      auto xl = x.narrow(0, split[r][0], split[r][1]).clone().requires_grad_(true);
-      auto y = bn->forward(xl);
-      (y * g.narrow(0, split[r][0], split[r][1])).sum().backward();
-      res[r].y = y.detach();
-      res[r].x_grad = xl.grad();
-      res[r].w_grad = bn->named_parameters()["weight"].grad();
-      res[r].b_grad = bn->named_parameters()["bias"].grad();
-      res[r].running_mean = bn->named_buffers()["running_mean"].clone();
-      res[r].running_var = bn->named_buffers()["running_var"].clone();
-      res[r].tracked = bn->named_buffers()["num_batches_tracked"].clone();
-      comm->barrier("test end");
-    } catch (const std::exception& e) {
-      res[r].error = e.what();
+  const auto errors = trellis::testing::run_two_ranks([&](int r, Communicator& comm) {
+    SyncBatchNorm1d bn(C);
+    bn->set_communicator(&comm);
+    {
+      torch::NoGradGuard ng;
+      bn->named_parameters()["weight"].copy_(weight);
+      bn->named_parameters()["bias"].copy_(bias);
     }
-  };
-  std::thread t0(rank_main, 0), t1(rank_main, 1);
-  t0.join();
-  t1.join();
-  INFO(res[0].error << " | " << res[1].error);
-  REQUIRE(res[0].error.empty());
-  REQUIRE(res[1].error.empty());
+    bn->train();
+    auto xl = x.narrow(0, split[r][0], split[r][1]).clone().requires_grad_(true);
+    auto y = bn->forward(xl);
+    (y * g.narrow(0, split[r][0], split[r][1])).sum().backward();
+    res[r].y = y.detach();
+    res[r].x_grad = xl.grad();
+    res[r].w_grad = bn->named_parameters()["weight"].grad();
+    res[r].b_grad = bn->named_parameters()["bias"].grad();
+    res[r].running_mean = bn->named_buffers()["running_mean"].clone();
+    res[r].running_var = bn->named_buffers()["running_var"].clone();
+    res[r].tracked = bn->named_buffers()["num_batches_tracked"].clone();
+  });
+  INFO(errors[0] << " | " << errors[1]);
+  REQUIRE(errors[0].empty());
+  REQUIRE(errors[1].empty());
 
   auto close = [](const at::Tensor& a, const at::Tensor& b) {
     return (a - b).abs().max().item<double>();
@@ -173,17 +139,21 @@ TEST_CASE("SyncBatchNorm: a 2-process fastconformer_ctc run synchronises its Bat
     return (a - b).abs().max().item<double>();
   };
   WARN("running_var sync vs local " << diff(sync.at(key), local.at(key)) << ", head local vs one "
-       << diff(local.at("decoder.decoder_layers.0.weight"), one.at("decoder.decoder_layers.0.weight")));
+                                    << diff(local.at("decoder.decoder_layers.0.weight"),
+                                            one.at("decoder.decoder_layers.0.weight")));
   // without sync, 2 ranks with a micro-batch each train as 1 process with 2 micro-batches
-  CHECK(diff(local.at("decoder.decoder_layers.0.weight"), one.at("decoder.decoder_layers.0.weight")) < 1e-5);
+  CHECK(diff(local.at("decoder.decoder_layers.0.weight"),
+             one.at("decoder.decoder_layers.0.weight")) < 1e-5);
   // with sync the statistics (hence the normalised activations and the training) differ
   CHECK(diff(sync.at(key), local.at(key)) > 1e-4);
-  CHECK(diff(sync.at("decoder.decoder_layers.0.weight"), local.at("decoder.decoder_layers.0.weight")) > 1e-6);
+  CHECK(diff(sync.at("decoder.decoder_layers.0.weight"),
+             local.at("decoder.decoder_layers.0.weight")) > 1e-6);
 
   // Without --zero-infinity some utterances have no CTC alignment: a rank with an infinite loss
   // still runs its backward, so both ranks stop with the trainer's own error, not a Gloo one.
-  std::string cmd = command("inf", "--distributed-world-size 2 --update-freq 2 "
-                                   "--max-nonfinite-updates 2 --distributed-timeout 30");
+  std::string cmd = command("inf",
+                            "--distributed-world-size 2 --update-freq 2 "
+                            "--max-nonfinite-updates 2 --distributed-timeout 30");
   cmd.replace(cmd.find(" --zero-infinity"), std::string(" --zero-infinity").size(), "");
   auto r = trellis::testing::run_command(cmd);
   INFO(r.output);

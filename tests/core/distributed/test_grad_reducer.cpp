@@ -4,11 +4,6 @@
 // ranks' gradients by hand (2 ranks: a + b is the same float either way round), with
 // --update-freq 2, a parameter one rank does not use, one used only by the first micro-batch,
 // one no rank uses and a frozen one (no gradient anywhere: left undefined).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
@@ -16,23 +11,11 @@
 
 #include "core/distributed/communicator.h"
 #include "core/distributed/grad_reducer.h"
+#include "gloo_ranks.h"
 
 using namespace trellis;
 
 namespace {
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Parameters in "forward" order: the extras first (so they land in the last buckets, which
 // start after the backward), then a chain of 4 linear layers [16 -> 16].
@@ -61,7 +44,6 @@ struct Net {
 struct RankResult {
   std::vector<at::Tensor> local, overlapped, legacy;  // .grad() before / after the sums
   size_t buckets = 0, started_in_backward = 0, legacy_started_in_backward = 0;
-  std::string error;
 };
 
 at::Tensor grad_or_undefined(const at::Tensor& p) {
@@ -83,54 +65,38 @@ TEST_CASE("GradReducer: sums overlapped with the backward pass equal the sums af
   for (auto& r : inputs)
     for (auto& x : r) x = torch::randn({4, 16});
 
-  const int port = free_port();
   RankResult res[2];
-  auto rank_main = [&](int r) {
-    try {
-      DistributedSetup s;
-      s.rank = r;
-      s.world_size = 2;
-      s.port = port;
-      s.timeout = std::chrono::seconds(60);
-      s.source = "test";
-      auto comm = Communicator::connect(s);
-      // 1 KiB buckets: each linear layer's weight (1 KiB) is a bucket of its own.
-      Net a(init), b(init);
-      GradReducer overlapped(*comm, a.params, 1.0 / 1024);
-      GradReducer legacy(*comm, b.params, 1.0 / 1024);
-      res[r].buckets = overlapped.num_buckets();
-      for (int step = 0; step < 2; ++step) {  // twice: the state is reset between updates
-        for (auto* net : {&a, &b})
-          for (auto& p : net->params) p.mutable_grad() = at::Tensor();
-        // --update-freq 2: micro-batch 0 accumulates locally, micro-batch 1's backward sums
-        a.loss(inputs[r][0] * (step + 1), r, 0).backward();
-        overlapped.prepare_for_backward();
-        a.loss(inputs[r][1] * (step + 1), r, 1).backward();
-        res[r].started_in_backward = overlapped.buckets_started_in_backward();
-        overlapped.all_reduce();
+  const auto errors = trellis::testing::run_two_ranks([&](int r, Communicator& comm) {
+    // 1 KiB buckets: each linear layer's weight (1 KiB) is a bucket of its own.
+    Net a(init), b(init);
+    GradReducer overlapped(comm, a.params, 1.0 / 1024);
+    GradReducer legacy(comm, b.params, 1.0 / 1024);
+    res[r].buckets = overlapped.num_buckets();
+    for (int step = 0; step < 2; ++step) {  // twice: the state is reset between updates
+      for (auto* net : {&a, &b})
+        for (auto& p : net->params) p.mutable_grad() = at::Tensor();
+      // --update-freq 2: micro-batch 0 accumulates locally, micro-batch 1's backward sums
+      a.loss(inputs[r][0] * (step + 1), r, 0).backward();
+      overlapped.prepare_for_backward();
+      a.loss(inputs[r][1] * (step + 1), r, 1).backward();
+      res[r].started_in_backward = overlapped.buckets_started_in_backward();
+      overlapped.all_reduce();
 
-        b.loss(inputs[r][0] * (step + 1), r, 0).backward();
-        b.loss(inputs[r][1] * (step + 1), r, 1).backward();
-        res[r].local.clear();
-        for (const auto& p : b.params) res[r].local.push_back(grad_or_undefined(p));
-        legacy.all_reduce();
-        res[r].legacy_started_in_backward = legacy.buckets_started_in_backward();
-      }
-      res[r].overlapped.clear();
-      res[r].legacy.clear();
-      for (const auto& p : a.params) res[r].overlapped.push_back(grad_or_undefined(p));
-      for (const auto& p : b.params) res[r].legacy.push_back(grad_or_undefined(p));
-      comm->barrier("test end");
-    } catch (const std::exception& e) {
-      res[r].error = e.what();
+      b.loss(inputs[r][0] * (step + 1), r, 0).backward();
+      b.loss(inputs[r][1] * (step + 1), r, 1).backward();
+      res[r].local.clear();
+      for (const auto& p : b.params) res[r].local.push_back(grad_or_undefined(p));
+      legacy.all_reduce();
+      res[r].legacy_started_in_backward = legacy.buckets_started_in_backward();
     }
-  };
-  std::thread t0(rank_main, 0), t1(rank_main, 1);
-  t0.join();
-  t1.join();
-  INFO(res[0].error << " | " << res[1].error);
-  REQUIRE(res[0].error.empty());
-  REQUIRE(res[1].error.empty());
+    res[r].overlapped.clear();
+    res[r].legacy.clear();
+    for (const auto& p : a.params) res[r].overlapped.push_back(grad_or_undefined(p));
+    for (const auto& p : b.params) res[r].legacy.push_back(grad_or_undefined(p));
+  });
+  INFO(errors[0] << " | " << errors[1]);
+  REQUIRE(errors[0].empty());
+  REQUIRE(errors[1].empty());
 
   // rank 1 has no gradient for only_rank0; nobody for unused and frozen
   REQUIRE(res[0].local[0].defined());
