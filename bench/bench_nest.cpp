@@ -36,6 +36,7 @@
 #include "core/interfaces/model.h"
 #include "core/interfaces/optimizer.h"
 #include "core/interfaces/task.h"
+#include "tests/forward_only_task.h"  // the data methods: nothing to serve
 #include "core/train/trainer.h"
 #include "core/registry.h"
 #include "models/nest/nest_model.h"
@@ -71,21 +72,9 @@ struct BenchBatch : TaskBatch {
 // The part of a Task that Trainer::train_step uses: forward() as the masked token prediction
 // task does it (predict_masked with a generator seeded from the batch, criterion on the named
 // outputs), timed; the data methods are unused.
-class BenchTask : public Task {
+class BenchTask : public testing::ForwardOnlyTask {
  public:
   double last_forward_s = 0;
-  void load_dataset(const std::string&, bool) override {}
-  int64_t dataset_size(const std::string&) const override { return 0; }
-  const std::vector<int64_t>& source_sizes(const std::string&) const override { return none_; }
-  Batches batches(const std::string&, const BatchRequest&) override { return {}; }
-  BatchPtr collate(const std::string&, const Batch&, uint64_t) const override { return {}; }
-  std::unique_ptr<Model> build_model(const std::string&, const AnyOptions&) override {
-    return nullptr;
-  }
-  std::unique_ptr<Criterion> build_criterion(const std::string&, const AnyOptions&,
-                                             const AnyOptions*, bool) override {
-    return nullptr;
-  }
   LossOutput forward(Model& model, Criterion& criterion, const TaskBatch& any) override {
     const auto& b = batch_cast<BenchBatch>(any);
     const auto t0 = Clock::now();
@@ -104,11 +93,6 @@ class BenchTask : public Task {
     last_forward_s = seconds_since(t0);
     return loss;
   }
-  const Dictionary& target_dictionary() const override { throw Error("bench task: no dict"); }
-  std::map<std::string, std::string> task_state() const override { return {}; }
-
- private:
-  std::vector<int64_t> none_;
 };
 
 // Delegates to the real optimizer and times its step().

@@ -41,6 +41,7 @@
 #include "core/interfaces/lr_scheduler.h"
 #include "core/interfaces/optimizer.h"
 #include "core/interfaces/task.h"
+#include "tests/forward_only_task.h"  // the data methods: nothing to serve
 #include "tasks/speech_batch.h"
 
 using namespace trellis;
@@ -54,21 +55,9 @@ double seconds_since(Clock::time_point t0) {
 
 // The part of a Task that Trainer::train_step uses: forward() as SpeechToTextTask::forward does
 // (model, then criterion on its CTC logits), timed; the data methods are unused.
-class BenchTask : public Task {
+class BenchTask : public testing::ForwardOnlyTask {
  public:
   double last_forward_s = 0;  // model forward + criterion of the last call
-  void load_dataset(const std::string&, bool) override {}
-  int64_t dataset_size(const std::string&) const override { return 0; }
-  const std::vector<int64_t>& source_sizes(const std::string&) const override { return none_; }
-  Batches batches(const std::string&, const BatchRequest&) override { return {}; }
-  BatchPtr collate(const std::string&, const Batch&, uint64_t) const override { return {}; }
-  std::unique_ptr<Model> build_model(const std::string&, const AnyOptions&) override {
-    return nullptr;
-  }
-  std::unique_ptr<Criterion> build_criterion(const std::string&, const AnyOptions&,
-                                             const AnyOptions*, bool) override {
-    return nullptr;
-  }
   LossOutput forward(Model& model, Criterion& criterion, const TaskBatch& any) override {
     const auto& b = batch_cast<SpeechBatch>(any);
     const auto t0 = Clock::now();
@@ -85,11 +74,6 @@ class BenchTask : public Task {
     last_forward_s = seconds_since(t0);
     return loss;
   }
-  const Dictionary& target_dictionary() const override { throw Error("bench task: no dict"); }
-  std::map<std::string, std::string> task_state() const override { return {}; }
-
- private:
-  std::vector<int64_t> none_;
 };
 
 // Delegates to the real optimizer and times its step() (Adam); params() are the same tensors,

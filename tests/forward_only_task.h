@@ -1,7 +1,7 @@
 #pragma once
-// A Task for tests that drive Trainer::train_step on batches they build themselves: the data
-// methods have nothing to serve (no datasets, no batches, no models or criteria to build) and
-// a subclass writes forward() only.
+// A Task for tests and benches (bench/) that drive Trainer::train_step on batches they build
+// themselves: the data methods have nothing to serve (no datasets, no batches, no models or
+// criteria to build) and a subclass writes forward() only.
 #include <map>
 #include <memory>
 #include <string>

@@ -5,7 +5,7 @@
 #include "models/modules/norm.h"
 #include "models/modules/padding.h"
 #include "models/modules/linear.h"
-#include "models/modules/permuted_contiguous.h"
+#include "models/modules/depthwise_conv_tbc.h"
 
 namespace trellis {
 
@@ -50,11 +50,13 @@ at::Tensor FbkConvModuleImpl::forward(const at::Tensor& x, const at::Tensor& pad
   // the 1x1 convolutions are matmuls on the (B, T, C) layout (same [out, in, 1] weights)
   auto h = torch::linear(layer_norm(layernorm_, x), first_pointwise_conv1d_->weight.squeeze(-1),
                          first_pointwise_conv1d_->bias);       // B x T x 2D
-  // B x D x T for the depthwise convolution and back, contiguous both ways
-  // (permuted_contiguous.h): at::linear folds to one addmm, the backwards see contiguous memory
-  h = permuted_contiguous(zero_padded(torch::glu(h, -1), pad, 1), {0, 2, 1});  // B x D x T
-  h = zero_padded(depthwise_conv1d_(h), pad, 2);
-  h = torch::silu(permuted_contiguous(zero_padded(batchnorm_(h), pad, 2), {0, 2, 1}));  // silu(0) = 0
+  // the depthwise convolution reads B x T x D in place as T x B x D (depthwise_conv_tbc.h);
+  // batch norm sees the B*T rows, whose statistics per channel are those of B x D x T
+  const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
+  h = zero_padded(torch::glu(h, -1), pad, 1);  // B x T x D
+  h = depthwise_conv1d_tbc(h.transpose(0, 1), depthwise_conv1d_->weight, at::Tensor());
+  h = zero_padded(h.transpose(0, 1), pad, 1);  // B x T x D
+  h = torch::silu(zero_padded(batchnorm_(h.reshape({B * T, D})).view({B, T, D}), pad, 1));  // silu(0) = 0
   h = torch::linear(h, second_pointwise_conv1d_->weight.squeeze(-1),
                     second_pointwise_conv1d_->bias);  // B x T x D
   return dropout_(zero_padded(h, pad, 1));

@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "models/modules/norm.h"
 #include "models/modules/linear.h"
-#include "models/modules/permuted_contiguous.h"
+#include "models/modules/depthwise_conv_tbc.h"
 
 namespace trellis {
 
@@ -39,16 +39,17 @@ UpConvModuleImpl::UpConvModuleImpl(int64_t dim, int64_t kernel_size, double drop
   dropout_ = register_module("dropout", FastDropout(dropout));
 }
 
-// x: (T, B, D) contiguous -> (T, B, D). The 1x1 convolutions are matmuls on the time-major
-// layout (same [out, in, 1] weights), so only the depthwise convolution sees (B, D, T).
+// x: (T, B, D) contiguous -> (T, B, D). Time-major throughout: the 1x1 convolutions are
+// matmuls (same [out, in, 1] weights), the depthwise one runs on (T, B, D)
+// (depthwise_conv_tbc.h), and batch norm sees the (T*B, D) rows, whose statistics per channel
+// are those of the (B, D, T) layout.
 at::Tensor UpConvModuleImpl::forward(const at::Tensor& x) {
+  const int64_t T = x.size(0), B = x.size(1), D = x.size(2);
   auto h = torch::glu(torch::linear(layer_norm(layer_norm_, x),
                                     pointwise_conv1_->weight.squeeze(-1), pointwise_conv1_->bias),
-                      -1);                                            // (T, B, D)
-  // (B, D, T) for the depthwise convolution and back; contiguous both ways (permuted_contiguous.h),
-  // so at::linear folds to one addmm and the backwards see contiguous gradients
-  h = batch_norm_(depthwise_conv_(permuted_contiguous(h, {1, 2, 0})));  // (B, D, T)
-  h = torch::silu(permuted_contiguous(h, {2, 0, 1}));                    // (T, B, D)
+                      -1);                                                      // (T, B, D)
+  h = depthwise_conv1d_tbc(h, depthwise_conv_->weight, depthwise_conv_->bias);  // (T, B, D)
+  h = torch::silu(batch_norm_(h.reshape({T * B, D})).view({T, B, D}));
   return dropout_(torch::linear(h, pointwise_conv2_->weight.squeeze(-1), pointwise_conv2_->bias));
 }
 

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "models/modules/depthwise_conv_tbc.h"
 #include "models/modules/norm.h"
 
 namespace trellis {
@@ -29,19 +30,23 @@ FastConformerConvImpl::FastConformerConvImpl(int64_t dim, int64_t kernel, bool u
       "pointwise_conv2", nn::Conv1d(nn::Conv1dOptions(dim, dim, 1).bias(use_bias)));
 }
 
-// x: (B, T, D); pad: (B, T) -> (B, T, D)
+// x: (B, T, D); pad: (B, T) -> (B, T, D). Channels last throughout: the 1x1 convolutions are
+// matmuls on (B, T, C) (same [out, in, 1] weights), the depthwise one reads (B, T, D) in place
+// as (T, B, D) (depthwise_conv_tbc.h), and batch norm sees the B*T rows, whose statistics per
+// channel are those of (B, D, T).
 at::Tensor FastConformerConvImpl::forward(const at::Tensor& x, const at::Tensor& pad) {
-  auto h = pointwise_conv1_(x.transpose(1, 2));   // B x 2D x T
-  h = torch::glu(h, 1);                           // B x D x T
-  h = h.masked_fill(pad.unsqueeze(1), 0.0);
-  h = depthwise_conv_(h);
+  const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
+  auto h = torch::linear(x, pointwise_conv1_->weight.squeeze(-1), pointwise_conv1_->bias);
+  h = torch::glu(h, -1).masked_fill(pad.unsqueeze(2), 0.0);  // B x T x D
+  h = depthwise_conv1d_tbc(h.transpose(0, 1), depthwise_conv_->weight, depthwise_conv_->bias)
+          .transpose(0, 1);  // B x T x D
   if (batch_norm_) {
-    h = batch_norm_(h);
+    h = batch_norm_(h.reshape({B * T, D})).view({B, T, D});
   } else {
-    h = layer_norm(layer_norm_, h.transpose(1, 2)).transpose(1, 2);  // f32 under bf16 autocast
+    h = layer_norm(layer_norm_, h);  // f32 under bf16 autocast
   }
   h = torch::silu(h);
-  return pointwise_conv2_(h).transpose(1, 2);  // B x T x D
+  return torch::linear(h, pointwise_conv2_->weight.squeeze(-1), pointwise_conv2_->bias);
 }
 
 }  // namespace trellis
