@@ -13,6 +13,13 @@ find_package(Torch QUIET)
 if(NOT Torch_FOUND)
   trellis_missing("LibTorch (TorchConfig.cmake)" "libtorch-dev")
 endif()
+# ATen's at::parallel_for is inline OpenMP (Debian's LibTorch is built with AT_PARALLEL_OPENMP):
+# the files that call it are compiled with -fopenmp (trellis_kernel_sources), or their loops run
+# on one thread. GCC's own libgomp, the runtime LibTorch links.
+find_package(OpenMP QUIET COMPONENTS CXX)
+if(NOT OpenMP_CXX_FOUND)
+  trellis_missing("OpenMP for C++ (omp.h, libgomp)" "libgomp1 (comes with g++)")
+endif()
 # Torch's cmake config leaves c10d/Gloo headers to libgloo-dev on Debian.
 find_path(TRELLIS_GLOO_INCLUDE gloo/config.h)
 if(NOT TRELLIS_GLOO_INCLUDE)

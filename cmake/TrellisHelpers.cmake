@@ -23,6 +23,16 @@ function(trellis_add_objects name)
   set_property(GLOBAL APPEND PROPERTY TRELLIS_OBJECT_LIBS ${name})
 endfunction()
 
+# trellis_kernel_sources(<file>... [OPTIONS <flag>...]): files of hot loops that call
+# at::parallel_for, which is inline OpenMP in ATen's headers: compiled without -fopenmp it runs
+# on one thread. Their flags differ, so they do not share the precompiled header.
+function(trellis_kernel_sources)
+  cmake_parse_arguments(ARG "" "" "OPTIONS" ${ARGN})
+  separate_arguments(_omp UNIX_COMMAND "${OpenMP_CXX_FLAGS}")
+  set_source_files_properties(${ARG_UNPARSED_ARGUMENTS} PROPERTIES
+    COMPILE_OPTIONS "${_omp};${ARG_OPTIONS}" SKIP_PRECOMPILE_HEADERS ON)
+endfunction()
+
 # trellis_glob(<var> <dir>...): the .cpp files of a folder (not recursive).
 function(trellis_glob var)
   set(files "")

@@ -15,7 +15,7 @@ target_include_directories(trellis SYSTEM PUBLIC $<BUILD_INTERFACE:${TRELLIS_GLO
 target_link_libraries(trellis
   PUBLIC torch fmt::fmt yaml-cpp::yaml-cpp nlohmann_json::nlohmann_json
   PRIVATE CLI11::CLI11 PkgConfig::FFTW3F PkgConfig::SNDFILE PkgConfig::SOXR PkgConfig::LIBARCHIVE
-          ${CMAKE_DL_LIBS})
+          OpenMP::OpenMP_CXX ${CMAKE_DL_LIBS})
 add_dependencies(trellis trellis_spm)
 # Every symbol must resolve inside libtrellis or its dependencies (catches a missing .cpp early).
 target_link_options(trellis PRIVATE "-Wl,--no-undefined")
