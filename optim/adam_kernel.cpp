@@ -1,10 +1,9 @@
 #include "optim/adam_kernel.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <cmath>
 
+#include "core/parallel_kernel.h"  // at::parallel_for, with the -fopenmp check
 // The AVX-512 / AVX2 / baseline variants of the loop. The file is built with -fno-math-errno
 // (optim/CMakeLists.txt) so that sqrt vectorises.
 #include "core/cpu_dispatch.h"

@@ -1,10 +1,10 @@
 #include "models/modules/depthwise_conv_tbc.h"
 
-#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 
+#include "core/parallel_kernel.h"  // at::parallel_for, with the -fopenmp check
 #include "core/cpu_dispatch.h"  // the AVX-512 / AVX2 / baseline variants of the loops
 
 namespace trellis {
