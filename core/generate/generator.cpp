@@ -67,16 +67,14 @@ int run_generation(const Config& config) {
     TRELLIS_CHECK(fs::exists(p), CheckpointError, "--path: checkpoint {}: no such file", p);
   TRELLIS_CHECK(gen.ctc_weight >= 0.0 && gen.ctc_weight <= 1.0, ConfigError,
                 "--ctc-weight must be in [0, 1] (got {})", gen.ctc_weight);
-  TRELLIS_CHECK(gen.model_overrides == "{}" || gen.model_overrides.empty(), ConfigError,
-                "--model-overrides {}: overriding stored model options is not implemented yet",
-                gen.model_overrides);
   TRELLIS_CHECK(gen.no_repeat_ngram_size >= 0, ConfigError,
                 "--no-repeat-ngram-size must be >= 0");
   TRELLIS_CHECK(gen.beam >= 1 && gen.nbest >= 1 && gen.nbest <= gen.beam, ConfigError,
                 "--beam must be >= 1 and --nbest in [1, --beam]");
   torch::NoGradGuard no_grad;
   std::vector<LoadedCheckpoint> ensemble;
-  for (const auto& p : paths) ensemble.push_back(load_for_generation(p, config));
+  for (const auto& p : paths)
+    ensemble.push_back(load_for_generation(p, config, gen.model_overrides));
   LoadedCheckpoint& l = ensemble.front();
   Task& task = *l.task;  // the first checkpoint's task reads the data for all
   Model& model = *l.model;

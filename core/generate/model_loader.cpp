@@ -8,6 +8,7 @@
 
 #include "core/data/dictionary.h"
 #include "core/error.h"
+#include "core/generate/model_overrides.h"
 #include "core/logging.h"
 #include "core/programs.h"
 #include "core/train_options.h"
@@ -48,11 +49,14 @@ Config stored_config(const CheckpointState& s, const std::string& path) {
 
 namespace {
 
-// task_name/task_options: the task to rebuild (empty/null: the checkpoint's own).
+// task_name/task_options: the task to rebuild (empty/null: the checkpoint's own);
+// model_overrides: --model-overrides, applied to the stored configuration first.
 LoadedCheckpoint load(const std::string& path, const std::string& data_root, uint64_t seed,
-                      const std::string& task_name, const AnyOptions* task_options) {
+                      const std::string& task_name, const AnyOptions* task_options,
+                      const std::string& model_overrides) {
   LoadedCheckpoint l{load_checkpoint(path), Config{}, nullptr, nullptr, 0};
   l.config = stored_config(l.state, path);
+  apply_model_overrides(l.config, model_overrides, path);
   TaskContext ctx;
   ctx.data_root = data_root;
   ctx.criterion_needs =
@@ -78,18 +82,18 @@ LoadedCheckpoint load(const std::string& path, const std::string& data_root, uin
 }  // namespace
 
 LoadedCheckpoint load_for_generation(const std::string& path, const Config& cli,
-                                     bool checkpoint_task) {
+                                     const std::string& model_overrides, bool checkpoint_task) {
   // The command line's --task (and its options) wins; otherwise the checkpoint's.
   const bool cli_task = !checkpoint_task && !cli.component("task").empty();
   return load(path, cli.get<DataRootOptions>("data").data,
               static_cast<uint64_t>(cli.get<CommonOptions>("common").seed),
               cli_task ? cli.component("task") : std::string(),
-              cli_task ? &cli.find("task")->options : nullptr);
+              cli_task ? &cli.find("task")->options : nullptr, model_overrides);
 }
 
 LoadedCheckpoint load_with_own_task(const std::string& path, const std::string& data_root,
                                     uint64_t seed) {
-  return load(path, data_root, seed, "", nullptr);
+  return load(path, data_root, seed, "", nullptr, "");
 }
 
 // Joint CTC/attention adds CTC and decoder scores of the same unit: the CTC dictionary (the

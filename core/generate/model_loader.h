@@ -23,9 +23,11 @@ struct LoadedCheckpoint {  // state.model is emptied once the model holds the we
 };
 
 // cli: generate's parsed command line (DATA_ROOT, --task, --seed). CheckpointError names the
-// file and the plugins it needs when its configuration does not load. checkpoint_task: use the
-// checkpoint's own task even when the command line names one (an LM given to --lm-path).
+// file and the plugins it needs when its configuration does not load. model_overrides:
+// --model-overrides (core/generate/model_overrides.h). checkpoint_task: use the checkpoint's
+// own task even when the command line names one (an LM given to --lm-path).
 LoadedCheckpoint load_for_generation(const std::string& path, const Config& cli,
+                                     const std::string& model_overrides = "",
                                      bool checkpoint_task = false);
 // The same with the checkpoint's own task and options (an LM given to --lm-path); data_root
 // may be empty when the task state holds the vocabularies.

@@ -76,7 +76,8 @@ Transcriber::Impl::Impl(const std::string& checkpoint, const std::vector<std::st
   data.data = options.data;
   cli.mutable_groups().push_back({"data", "", "", AnyOptions::make(data)});
   paths = split_all(gen.path, ':');
-  for (const auto& p : paths) ensemble.push_back(load_for_generation(p, cli));
+  for (const auto& p : paths)
+    ensemble.push_back(load_for_generation(p, cli, gen.model_overrides));
   task = ensemble.front().task.get();
   TRELLIS_CHECK(task->audio_sample_rate() > 0, ConfigError,
                 "--path {}: its task does not read audio, so it cannot transcribe", paths[0]);

@@ -62,6 +62,35 @@ TEST_CASE("generate: CTC greedy and prefix beam search on a checkpoint train wro
                                           beam))));
     CHECK(r.output.find("s of audio per second") != std::string::npos);
   }
+  // --model-overrides: options of the stored --arch, applied before the model is built. Eval
+  // ignores dropout, so the hypotheses stay; one encoder layer fewer than the weights has
+  // fails their strict loading, which proves the override reached the model.
+  const std::string gen = fmt::format(
+      "{} {}/only_tsv --gen-subset dev --path {}/checkpoint_last.pt --scoring wer --threads 1",
+      bin("generate"), dir, dir);
+  auto plain = run_command(gen);
+  auto dropout = run_command(gen + " --model-overrides \"{'dropout': 0.5, 'encoder_layers': 1}\"");
+  INFO(dropout.output);
+  REQUIRE(dropout.exit_code == 0);
+  CHECK(dropout.output.find("--model-overrides sets dropout of --arch conformer_ctc to 0.5") !=
+        std::string::npos);
+  auto hyps = [](const std::string& text) {
+    std::string out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("D-", 0) == 0) out += line + "\n";
+    return out;
+  };
+  CHECK(hyps(dropout.output) == hyps(plain.output));
+  auto fewer = run_command(gen + " --model-overrides \"{'encoder_layers': 0}\"");
+  CHECK(fewer.exit_code != 0);
+  auto unknown = run_command(gen + " --model-overrides \"{'encoder_layer': 2}\"");
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.output.find("--model-overrides: 'encoder_layer' is not an option of " + dir +
+                            "/checkpoint_last.pt's --arch conformer_ctc") != std::string::npos);
+  auto malformed = run_command(gen + " --model-overrides \"{'dropout' 0.5}\"");
+  CHECK(malformed.exit_code == 2);
+  CHECK(malformed.output.find("':' expected at character 12") != std::string::npos);
 }
 
 TEST_CASE("generate: attention beam search on the seed model, --results-path, errors",
