@@ -56,7 +56,8 @@ at::Tensor FbkConvModuleImpl::forward(const at::Tensor& x, const at::Tensor& pad
   h = zero_padded(torch::glu(h, -1), pad, 1);  // B x T x D
   h = depthwise_conv1d_tbc(h.transpose(0, 1), depthwise_conv1d_->weight, at::Tensor());
   h = zero_padded(h.transpose(0, 1), pad, 1);  // B x T x D
-  h = torch::silu(zero_padded(batchnorm_(h.reshape({B * T, D})).view({B, T, D}), pad, 1));  // silu(0) = 0
+  h = batchnorm_(h.reshape({B * T, D})).view({B, T, D});
+  h = torch::silu(zero_padded(h, pad, 1));  // silu(0) = 0
   h = torch::linear(h, second_pointwise_conv1d_->weight.squeeze(-1),
                     second_pointwise_conv1d_->bias);  // B x T x D
   return dropout_(zero_padded(h, pad, 1));

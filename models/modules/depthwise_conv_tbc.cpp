@@ -149,8 +149,8 @@ at::Tensor conv_forward(const at::Tensor& x, const at::Tensor& w_kc, const at::T
   return y;
 }
 
-// g, x: (T, B, C) float32 with the strides of s -> (K + 1, C): the weight gradient k-major, then the
-// bias gradient; blocks of kGradRows rows summed in block order
+// g, x: (T, B, C) float32 with the strides of s -> (K + 1, C): the weight gradient k-major,
+// then the bias gradient; blocks of kGradRows rows summed in block order
 at::Tensor weight_grad(const at::Tensor& g, const at::Tensor& x, Shape s) {
   const int64_t rows = s.T * s.B, blocks = (rows + kGradRows - 1) / kGradRows;
   if (blocks == 0) return at::zeros({s.K + 1, s.C}, x.options());

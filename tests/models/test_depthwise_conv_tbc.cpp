@@ -40,11 +40,10 @@ TEST_CASE("depthwise_conv1d_tbc: values and gradients of a depthwise Conv1d on (
   torch::manual_seed(0);
   // (T, B, C, K, bias): C = 144 and 70 leave a remainder after the 64-channel blocks, T = 5 < K,
   // T * B = 130 spans three 64-row blocks of the weight gradient
-  for (auto [T, B, C, K, bias] : {std::tuple<int64_t, int64_t, int64_t, int64_t, bool>{26, 5, 144, 31, false},
-                                  {26, 5, 144, 31, true},
-                                  {5, 2, 70, 31, true},
-                                  {1, 1, 3, 3, false},
-                                  {40, 3, 256, 15, false}}) {
+  using Case = std::tuple<int64_t, int64_t, int64_t, int64_t, bool>;
+  for (auto [T, B, C, K, bias] : {Case{26, 5, 144, 31, false}, Case{26, 5, 144, 31, true},
+                                  Case{5, 2, 70, 31, true}, Case{1, 1, 3, 3, false},
+                                  Case{40, 3, 256, 15, false}}) {
     CAPTURE(T, B, C, K, bias);
     const auto x = torch::randn({T, B, C});
     const auto w = torch::randn({C, 1, K}) * 0.2;
