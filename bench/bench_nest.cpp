@@ -36,6 +36,7 @@
 #include "core/interfaces/model.h"
 #include "core/interfaces/optimizer.h"
 #include "core/interfaces/task.h"
+#include "bench/timed_optimizer.h"
 #include "tests/forward_only_task.h"  // the data methods: nothing to serve
 #include "core/train/trainer.h"
 #include "core/registry.h"
@@ -95,25 +96,7 @@ class BenchTask : public testing::ForwardOnlyTask {
   }
 };
 
-// Delegates to the real optimizer and times its step().
-class TimedOptimizer : public Optimizer {
- public:
-  explicit TimedOptimizer(std::unique_ptr<Optimizer> inner)
-      : Optimizer(inner->params(), inner->lr()), inner_(std::move(inner)) {}
-  double last_step_s = 0;
-  void step() override {
-    const auto t0 = Clock::now();
-    inner_->set_lr(lr());
-    inner_->step();
-    last_step_s = seconds_since(t0);
-  }
-
- protected:
-  std::vector<StateSpec> state_names() const override { return {}; }
-
- private:
-  std::unique_ptr<Optimizer> inner_;
-};
+using bench::TimedOptimizer;  // bench/timed_optimizer.h
 
 }  // namespace
 

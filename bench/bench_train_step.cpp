@@ -41,6 +41,7 @@
 #include "core/interfaces/lr_scheduler.h"
 #include "core/interfaces/optimizer.h"
 #include "core/interfaces/task.h"
+#include "bench/timed_optimizer.h"
 #include "tests/forward_only_task.h"  // the data methods: nothing to serve
 #include "tasks/speech_batch.h"
 
@@ -76,26 +77,7 @@ class BenchTask : public testing::ForwardOnlyTask {
   }
 };
 
-// Delegates to the real optimizer and times its step() (Adam); params() are the same tensors,
-// so the trainer's normalisation and clipping see the real gradients.
-class TimedOptimizer : public Optimizer {
- public:
-  explicit TimedOptimizer(std::unique_ptr<Optimizer> inner)
-      : Optimizer(inner->params(), inner->lr()), inner_(std::move(inner)) {}
-  double last_step_s = 0;
-  void step() override {
-    const auto t0 = Clock::now();
-    inner_->set_lr(lr());
-    inner_->step();
-    last_step_s = seconds_since(t0);
-  }
-
- protected:
-  std::vector<StateSpec> state_names() const override { return {}; }
-
- private:
-  std::unique_ptr<Optimizer> inner_;
-};
+using bench::TimedOptimizer;  // bench/timed_optimizer.h
 
 std::vector<int64_t> read_n_frames(const std::string& path) {  // n_frames column of a manifest
   std::ifstream in(path);
