@@ -83,7 +83,11 @@ at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& query, const at::Te
   // a mask with no padded key is skipped.
   if (kpm.defined() && kpm.any().item<bool>())
     score.masked_fill_(kpm.view({B, 1, 1, -1}), -std::numeric_limits<float>::infinity());
-  auto attn = torch::softmax(score, -1, torch::kFloat).to(score.scalar_type());
+  // In the scores' own dtype: ATen's CPU bf16 softmax and its backward accumulate in float32
+  // (the forward equals the float32 softmax rounded to bf16 but for 1 ulp in ~1e-5 of the
+  // entries), and converting the (B, H, Tq, Tk) scores to float32 and back, both ways, took
+  // ~4x the softmax itself under --bf16 (docs/benchmarks.md, "bf16 without casts").
+  auto attn = torch::softmax(score, -1);
   attn = dropout_(attn);
   auto ctx = torch::matmul(attn, v).permute({2, 0, 1, 3}).reshape({Tq, B, embed_dim_});
   return linear(out_proj_, ctx);

@@ -3,7 +3,8 @@
 //
 // q = q_proj(query) * d^-1/2, k = k_proj(key), v = v_proj(value), split into H heads of d = D/H;
 // score = q k^T + attn_mask (additive, e.g. causal -inf above the diagonal);
-// score[key padding] = -inf; attn = softmax(score) (float32); dropout; out_proj(attn v).
+// score[key padding] = -inf; attn = softmax(score) in the scores' dtype (bf16 under autocast:
+// ATen accumulates it in float32); dropout; out_proj(attn v).
 // Init: q/k/v weights xavier_uniform with gain 1/sqrt(2) (self-attention) or 1, out_proj xavier,
 // out_proj bias 0.
 // Incremental decoding: with a state and a cache name, self-attention appends this step's keys

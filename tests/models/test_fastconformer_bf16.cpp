@@ -2,29 +2,14 @@
 // `train --bf16` runs it (docs/training.md, "bf16 on the CPU"): LibTorch 1.13's layer_norm takes
 // no bf16 input with float32 weights, so the layer norms go through models/modules/norm.h; the
 // output stays close to the float32 encoder's and the backward pass gives float32 gradients.
-#include <ATen/autocast_mode.h>
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
 #include "models/fastconformer/fastconformer_encoder.h"
+#include "bf16_autocast.h"
 
 using namespace trellis;
-
-namespace {
-
-struct Bf16Autocast {  // restores the global autocast state even when the forward throws
-  Bf16Autocast() {
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::increment_nesting();
-  }
-  ~Bf16Autocast() {
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_cpu_enabled(false);
-  }
-};
-
-}  // namespace
+using trellis::test::Bf16Autocast;
 
 TEST_CASE("Fast Conformer: runs under CPU bfloat16 autocast, close to float32",
           "[unit][fastconformer][bf16]") {
