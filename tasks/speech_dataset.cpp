@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/data/manifest.h"
+#include "core/data/temperature_sampling.h"
 #include "core/error.h"
 #include "core/strings.h"
 #include "core/logging.h"
@@ -102,6 +103,11 @@ std::unique_ptr<SpeechDataset> load_speech_dataset(
         s.transcript = narrow(vocab.encode(row.src_text, true));
         s.transcript.push_back(static_cast<int32_t>(vocab.src_dict->eos()));
       }
+      const std::string pair = row.src_lang + "->" + row.tgt_lang;
+      if (std::find(part.lang_pairs.begin(), part.lang_pairs.end(), pair) ==
+          part.lang_pairs.end())
+        part.lang_pairs.push_back(pair);
+      part.manifest_frames += row.n_frames;
       d->ids.push_back(std::move(row.id));
       d->n_frames.push_back(row.n_frames);
       d->n_tgt_tokens.push_back(static_cast<int64_t>(pieces.size()));
@@ -122,29 +128,81 @@ std::unique_ptr<SpeechDataset> load_speech_dataset(
 }
 
 Batches batch_speech_dataset(const SpeechDataset& d, int64_t max_source, int64_t max_target,
-                             bool skip_invalid, const BatchingOptions& options) {
+                             bool skip_invalid, const BatchingOptions& options,
+                             const std::vector<int64_t>* subset) {
   const auto num_parts = static_cast<int64_t>(d.parts.size());
-  std::vector<int64_t> order = ordered_indices(d.n_frames, options.style, num_parts);
+  // The samples to batch, by position: the dataset itself, or the subset's picks.
+  std::vector<int64_t> n_frames = d.n_frames, n_tgt = d.n_tgt_tokens;
+  std::vector<std::string> ids;
+  if (subset) {
+    n_frames.clear(), n_tgt.clear();
+    for (int64_t i : *subset) {
+      n_frames.push_back(d.n_frames.at(static_cast<size_t>(i)));
+      n_tgt.push_back(d.n_tgt_tokens[static_cast<size_t>(i)]);
+      ids.push_back(d.ids[static_cast<size_t>(i)]);
+    }
+  }
+  const std::vector<std::string>& names = subset ? ids : d.ids;
+  std::vector<int64_t> order = ordered_indices(n_frames, options.style, num_parts);
   std::vector<int64_t> dropped;
-  std::vector<int64_t> kept = filter_by_size(order, d.n_frames, d.n_tgt_tokens, max_source,
-                                             max_target, skip_invalid, &dropped, d.ids);
+  std::vector<int64_t> kept = filter_by_size(order, n_frames, n_tgt, max_source, max_target,
+                                             skip_invalid, &dropped, names);
   if (!dropped.empty()) {
     static const log::Logger logger("trellis.task");
     std::string first;
     for (size_t i = 0; i < std::min<size_t>(dropped.size(), 10); ++i)
-      first += (i ? ", " : "") + d.ids[static_cast<size_t>(dropped[i])];
+      first += (i ? ", " : "") + names[static_cast<size_t>(dropped[i])];
     logger.warn(
         "{}: {} samples have invalid sizes and will be skipped, max_positions=({}, {}), "
         "first few sample ids=[{}]",
         d.split, dropped.size(), max_source, max_target, first);
   }
   // num_tokens: FBK's ConcatDataset (and upstream's for several splits) takes max(size).
-  std::vector<int64_t> num_tokens = d.n_frames;
+  std::vector<int64_t> num_tokens = n_frames;
   if (options.style == BatchingStyle::kFbk || num_parts > 1) {
     for (size_t i = 0; i < num_tokens.size(); ++i)
-      num_tokens[i] = std::max(num_tokens[i], d.n_tgt_tokens[i]);
+      num_tokens[i] = std::max(num_tokens[i], n_tgt[i]);
   }
-  return batch_by_size(kept, num_tokens, options);
+  Batches batches = batch_by_size(kept, num_tokens, options);
+  if (subset) {
+    for (Batch& b : batches)
+      for (auto& i : b) i = (*subset)[static_cast<size_t>(i)];
+  }
+  return batches;
+}
+
+std::vector<double> resampling_ratios(const SpeechDataset& d, double alpha) {
+  std::vector<std::string> pairs;
+  std::vector<int64_t> frames;
+  for (const SpeechDatasetPart& part : d.parts) {
+    TRELLIS_CHECK(part.lang_pairs.size() == 1, DataError,
+                  "{}: temperature resampling (sampling_alpha {}) needs one src_lang->tgt_lang "
+                  "pair per split, found {}: {}",
+                  part.manifest_path, alpha, part.lang_pairs.size(), join(part.lang_pairs, ", "));
+    pairs.push_back(part.lang_pairs.front());
+    frames.push_back(part.manifest_frames);
+  }
+  std::vector<double> ratios = temperature_size_ratios(pairs, frames, alpha);
+  static const log::Logger logger("trellis.task");
+  std::string shown;
+  for (size_t i = 0; i < ratios.size(); ++i)
+    shown += fmt::format("{}{}: {} ({:.3f})", i ? ", " : "", d.parts[i].name, pairs[i], ratios[i]);
+  logger.info("{}: temperature resampling, sampling_alpha {}: balanced size ratio per split: {}",
+              d.split, alpha, shown);
+  return ratios;
+}
+
+std::vector<int64_t> resampled_epoch(const SpeechDataset& d, const std::vector<double>& ratios,
+                                     int64_t seed, int64_t epoch) {
+  TRELLIS_CHECK(ratios.size() == d.parts.size(), ConfigError,
+                "{}: {} resampling ratios for {} splits", d.split, ratios.size(), d.parts.size());
+  std::vector<int64_t> out;
+  for (size_t p = 0; p < ratios.size(); ++p) {
+    const SpeechDatasetPart& part = d.parts[p];
+    for (int64_t i : resample_indices(part.end - part.begin, ratios[p], seed, epoch))
+      out.push_back(part.begin + i);
+  }
+  return out;
 }
 
 }  // namespace trellis

@@ -27,6 +27,10 @@ struct SpeechDatasetPart {
   // Waveform augmentation of this name's audio (core/data/waveform_transform.h); its samples'
   // n_frames are the bound after it (speed perturbation lengthens audio).
   WaveformTransforms waveform_transforms;
+  // Its rows' "src_lang->tgt_lang" pairs (distinct, first-seen order) and the sum of its
+  // manifest n_frames: the sizes of temperature resampling (sampling_alpha).
+  std::vector<std::string> lang_pairs;
+  int64_t manifest_frames = 0;
 };
 
 struct SpeechSample {
@@ -72,8 +76,23 @@ std::unique_ptr<SpeechDataset> load_speech_dataset(
 // no limit; skip_invalid drops with a warning naming the first ids, else DataError), then
 // batch_by_size with num_tokens = max(n_frames, n_tgt_tokens) (FBK, or several parts) or
 // n_frames (upstream, one part).
+// subset: when given, batches the samples subset[0], subset[1], ... instead (a resampled
+// epoch, repeats allowed) as fairseq's ConcatDataset of ResamplingDatasets does, and returns
+// dataset indices.
 Batches batch_speech_dataset(const SpeechDataset& d, int64_t max_source, int64_t max_target,
-                             bool skip_invalid, const BatchingOptions& options);
+                             bool skip_invalid, const BatchingOptions& options,
+                             const std::vector<int64_t>* subset = nullptr);
+
+// fairseq's get_size_ratios over the parts of a training split (sampling_alpha = alpha): one
+// ratio per part from the summed manifest n_frames of its language pair; logs the balancing as
+// fairseq does. A part whose rows hold more than one src_lang->tgt_lang pair throws DataError
+// naming its manifest (fairseq asserts one pair per split).
+std::vector<double> resampling_ratios(const SpeechDataset& d, double alpha);
+
+// The samples of one epoch of temperature resampling (docs/tasks.md): each part's
+// resample_indices for its ratio (ratios: one per part), offset into the concatenation.
+std::vector<int64_t> resampled_epoch(const SpeechDataset& d, const std::vector<double>& ratios,
+                                     int64_t seed, int64_t epoch);
 
 // Splits a comma list ("a,b" -> {a, b}); empty names throw ConfigError.
 std::vector<std::string> split_names(const std::string& split);

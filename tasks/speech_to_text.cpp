@@ -85,16 +85,14 @@ SpeechToTextTask::SpeechToTextTask(const SpeechToTextOptions& options, const Tas
 
 void SpeechToTextTask::load_dataset(const std::string& split, bool is_train) {
   if (is_train) check_train_names(split);
-  TRELLIS_CHECK(!is_train || split_names(split).size() == 1 || vocab_.config.sampling_alpha == 1.0,
-                ConfigError,
-                "{}: sampling_alpha {} (temperature resampling of several training splits) is "
-                "not implemented; set sampling_alpha: 1.0",
-                vocab_.config.path, vocab_.config.sampling_alpha);
   std::optional<std::string> waveform;
   if (!options_.waveform_transforms.empty())
     waveform = options_.waveform_transforms == "none" ? "" : options_.waveform_transforms;
   auto d = load_speech_dataset(ctx_.data_root, split, is_train, vocab_, source_side_, waveform);
   logger.info("{}: {} samples from {} manifest(s)", split, d->size(), d->parts.size());
+  resampling_.erase(split);
+  if (is_train && d->parts.size() > 1 && vocab_.config.sampling_alpha != 1.0)
+    resampling_[split] = resampling_ratios(*d, vocab_.config.sampling_alpha);
   datasets_[split] = std::move(d);
 }
 
@@ -127,8 +125,15 @@ Batches SpeechToTextTask::batches(const std::string& split, const BatchRequest& 
   bo.batch_size = request.batch_size;
   bo.required_batch_size_multiple = request.required_batch_size_multiple;
   bo.style = style;
-  return batch_speech_dataset(d, max_src, max_tgt, d.is_train || request.skip_invalid_size_inputs,
-                              bo);
+  const bool skip = d.is_train || request.skip_invalid_size_inputs;
+  auto r = resampling_.find(split);
+  if (r == resampling_.end()) return batch_speech_dataset(d, max_src, max_tgt, skip, bo);
+  const std::vector<int64_t> picks = resampled_epoch(d, r->second, request.seed, request.epoch);
+  return batch_speech_dataset(d, max_src, max_tgt, skip, bo, &picks);
+}
+
+bool SpeechToTextTask::batches_change_per_epoch(const std::string& split) const {
+  return resampling_.count(split) > 0;
 }
 
 int64_t SpeechToTextTask::model_input_dim() const {

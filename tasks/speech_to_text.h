@@ -61,6 +61,7 @@ class SpeechToTextTask : public Task {
   int64_t dataset_size(const std::string& split) const override;
   const std::vector<int64_t>& source_sizes(const std::string& split) const override;
   Batches batches(const std::string& split, const BatchRequest& request) override;
+  bool batches_change_per_epoch(const std::string& split) const override;
   BatchPtr collate(const std::string& split, const Batch& batch, uint64_t seed) const override;
   std::unique_ptr<Model> build_model(const std::string& arch,
                                      const AnyOptions& arch_options) override;
@@ -109,6 +110,8 @@ class SpeechToTextTask : public Task {
   SpeechVocab vocab_;
   SourceOptions source_options_;  // from the data config, read once (collate runs in threads)
   std::map<std::string, std::unique_ptr<SpeechDataset>> datasets_;
+  // Training splits under temperature resampling: one size ratio per part.
+  std::map<std::string, std::vector<double>> resampling_;
   mutable std::atomic<int64_t> skipped_{0};
 };
 

@@ -15,13 +15,14 @@ inline std::string goldens_dir() {
   return env && *env ? env : std::string(TRELLIS_TEST_DATA) + "/goldens";
 }
 
-// Every `*.safetensors` under goldens_dir()/subdir, sorted.
-inline std::vector<std::string> golden_files(const std::string& subdir) {
+// Every `*<ext>` under goldens_dir()/subdir, sorted.
+inline std::vector<std::string> golden_files(const std::string& subdir,
+                                             const std::string& ext = ".safetensors") {
   std::vector<std::string> out;
   std::filesystem::path dir = std::filesystem::path(goldens_dir()) / subdir;
   if (!std::filesystem::is_directory(dir)) return out;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (e.path().extension() == ".safetensors") out.push_back(e.path().string());
+    if (e.path().extension() == ext) out.push_back(e.path().string());
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -51,6 +51,11 @@ struct BatchRequest {
   // Validation/test: drop (with a warning) instead of failing on samples over the limits.
   // Training splits always drop them.
   bool skip_invalid_size_inputs = false;
+  // The epoch (1-based) whose batches are wanted; only a split whose batches_change_per_epoch
+  // reads it.
+  int64_t epoch = 1;
+  // --seed: the draws of a resampled split depend on it.
+  int64_t seed = 1;
 };
 
 // A batch as generate feeds it to a model (tensors on the CPU).
@@ -88,6 +93,10 @@ class Task {
   virtual const std::vector<int64_t>& source_sizes(const std::string& split) const = 0;
   // The batch list of a loaded split (docs/tasks.md, "Ordering, size filtering and batching").
   virtual Batches batches(const std::string& split, const BatchRequest& request) = 0;
+  // True when the samples of `split` are drawn afresh each epoch (temperature resampling of
+  // several training splits): the trainer then asks batches() for every epoch (request.epoch)
+  // instead of shuffling one frozen list.
+  virtual bool batches_change_per_epoch(const std::string& /*split*/) const { return false; }
   // Reads, transforms and collates the samples of one batch. `seed` drives random transforms
   // (SpecAugment), so a batch collates the same way after a resume. Safe to call from several
   // threads at once. A sample that cannot be read throws DataError naming manifest, line, id.

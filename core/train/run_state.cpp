@@ -203,7 +203,9 @@ void RunState::build() {
                                        topt);
   trainer_->set_num_updates(0);
 
-  Batches train = task_->batches(train_split_, batch_request(data, *model_, false));
+  BatchRequest train_request = batch_request(data, *model_, false);
+  train_request.seed = common.seed;
+  Batches train = task_->batches(train_split_, train_request);  // epoch 1's
   logger.info("training on {} process(es); max tokens per process = {}, batch size = {}; {} "
               "batches of {} samples",
               world_size_, data.max_tokens ? std::to_string(*data.max_tokens) : "none",
@@ -228,7 +230,20 @@ void RunState::build() {
   batches_fingerprint_ = fingerprint(train, world_size_, iopt.sync_group);
   if (comm_ && !train.empty())
     trainer_->set_dummy_batch(task_->collate(train_split_, train.front(), collate_seed(topt.seed, 1)));
-  iterator_ = std::make_unique<EpochBatchIterator>(std::move(train), iopt);
+  if (task_->batches_change_per_epoch(train_split_)) {
+    logger.info("{}: samples drawn afresh every epoch (temperature resampling): batches are "
+                "rebuilt per epoch",
+                train_split_);
+    iterator_ = std::make_unique<EpochBatchIterator>(
+        [task = task_.get(), split = train_split_, train_request](int64_t epoch) {
+          BatchRequest r = train_request;
+          r.epoch = epoch;
+          return task->batches(split, r);
+        },
+        iopt);
+  } else {
+    iterator_ = std::make_unique<EpochBatchIterator>(std::move(train), iopt);
+  }
   for (const auto& v : valid_splits_) {
     Batches all = task_->batches(v, batch_request(data, *model_, true));
     if (comm_ && !all.empty())

@@ -6,6 +6,7 @@
 
 #include "core/data/audio_reader.h"
 #include "core/data/fbank.h"
+#include "core/data/temperature_sampling.h"
 #include "core/error.h"
 #include "core/interfaces/criterion.h"
 #include "speech_corpus.h"
@@ -239,4 +240,75 @@ TEST_CASE("speech tasks: raw audio input is the standardized waveform", "[unit][
   CHECK(std::abs(b.src_tokens[0].mean().item<float>()) < 1e-4);
   CHECK(std::abs(b.src_tokens[0].std(false).item<float>() - 1.f) < 1e-2);
   CHECK(task->model_input_dim() == 80);
+}
+
+TEST_CASE("speech tasks: sampling_alpha resamples several training splits every epoch",
+          "[unit][tasks][resampling]") {
+  SpeechCorpus c("resample", "sampling_alpha: 0.5\n");
+  // rows of tgt_lang `lang`, n_frames = frames + i % 7; `extra`: more raw TSV lines
+  auto write = [&](const std::string& split, const std::string& lang, int rows, int frames,
+                   const std::string& extra = "") {
+    std::string text = "id\taudio\tn_frames\ttgt_text\tsrc_lang\ttgt_lang\n";
+    for (int i = 0; i < rows; ++i)
+      text += fmt::format("{}{}\tx.npy\t{}\tab\ten\t{}\n", lang, i, frames + i % 7, lang);
+    trellis::testing::write_text(c.root / (split + ".tsv"), text + extra);
+  };
+  write("train_de", "de", 30, 20);
+  write("train_fr", "fr", 6, 25);
+  auto task = make_speech_task("speech_to_text", c.root.string(), "label_smoothed_cross_entropy");
+  task->load_dataset("train_de,train_fr", true);
+  REQUIRE(task->batches_change_per_epoch("train_de,train_fr"));
+
+  const SpeechDataset& d = task->dataset("train_de,train_fr");
+  REQUIRE(d.parts.size() == 2);
+  CHECK(d.parts[0].lang_pairs == std::vector<std::string>{"en->de"});
+  CHECK(d.parts[0].manifest_frames == 30 * 20 + 4 * (0 + 1 + 2 + 3 + 4 + 5 + 6) + 0 + 1);
+  const std::vector<double> ratios = temperature_size_ratios(
+      {"en->de", "en->fr"}, {d.parts[0].manifest_frames, d.parts[1].manifest_frames}, 0.5);
+  REQUIRE(ratios[0] < 1.0);  // the big split shrinks (drawn without repeats)...
+  REQUIRE(ratios[1] > 1.0);  // ...the small one grows (with repeats)
+
+  BatchRequest r;
+  r.max_tokens = 120;
+  r.required_batch_size_multiple = 1;
+  r.seed = 3;
+  auto epoch_samples = [&](int64_t epoch) {
+    r.epoch = epoch;
+    std::vector<int64_t> all;
+    for (const Batch& b : task->batches("train_de,train_fr", r)) {
+      int64_t longest = 0;
+      for (int64_t i : b) longest = std::max(longest, d.n_frames[static_cast<size_t>(i)]);
+      CHECK(longest * static_cast<int64_t>(b.size()) <= 120);
+      all.insert(all.end(), b.begin(), b.end());
+    }
+    std::sort(all.begin(), all.end());
+    return all;
+  };
+  const std::vector<int64_t> e1 = epoch_samples(1);
+  // exactly the draws of fairseq's ResamplingDatasets for (seed 3, epoch 1), as dataset indices
+  std::vector<int64_t> want = resampled_epoch(d, ratios, 3, 1);
+  std::sort(want.begin(), want.end());
+  CHECK(e1 == want);
+  CHECK(static_cast<double>(e1.size()) == std::ceil(30 * ratios[0]) + std::ceil(6 * ratios[1]));
+  const auto fr = std::count_if(e1.begin(), e1.end(), [](int64_t i) { return i >= 30; });
+  CHECK(fr == static_cast<int64_t>(std::ceil(6 * ratios[1])));
+  CHECK(std::adjacent_find(e1.begin(), e1.end() - fr) == e1.end() - fr);  // de: no repeats
+  CHECK(epoch_samples(2) != e1);  // a fresh draw each epoch
+  CHECK(epoch_samples(1) == e1);  // and the same draw for the same epoch (resume)
+  r.seed = 4;
+  CHECK(epoch_samples(1) != e1);
+
+  // Validation splits, sampling_alpha 1 and a single split keep the plain concatenation.
+  task->load_dataset("train_de,train_fr", false);
+  CHECK_FALSE(task->batches_change_per_epoch("train_de,train_fr"));
+  SpeechCorpus one("resample_one", "sampling_alpha: 1.0\n");
+  auto plain = make_speech_task("speech_to_text", one.root.string(), "label_smoothed_cross_entropy");
+  plain->load_dataset("train", true);
+  CHECK_FALSE(plain->batches_change_per_epoch("train"));
+
+  // fairseq asserts one language pair per split: trellis names the manifest and the pairs.
+  write("train_mixed", "it", 4, 20, "x1\tx.npy\t20\tab\ten\tes\n");
+  auto mixed = make_speech_task("speech_to_text", c.root.string(), "label_smoothed_cross_entropy");
+  CHECK_THROWS_WITH(mixed->load_dataset("train_de,train_mixed", true),
+                    Catch::Contains("train_mixed.tsv") && Catch::Contains("en->it, en->es"));
 }
