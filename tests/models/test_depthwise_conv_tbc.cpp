@@ -36,7 +36,7 @@ Grads run(bool reference, const at::Tensor& x0, const at::Tensor& w0, const at::
 }  // namespace
 
 TEST_CASE("depthwise_conv1d_tbc: values and gradients of a depthwise Conv1d on (B, C, T)",
-          "[unit][conformer]") {
+          "[unit][isa][conformer]") {
   torch::manual_seed(0);
   // (T, B, C, K, bias): C = 144 and 70 leave a remainder after the 64-channel blocks, T = 5 < K,
   // T * B = 130 spans three 64-row blocks of the weight gradient
@@ -60,7 +60,7 @@ TEST_CASE("depthwise_conv1d_tbc: values and gradients of a depthwise Conv1d on (
 }
 
 TEST_CASE("depthwise_conv1d_tbc: results do not depend on the number of threads",
-          "[unit][conformer]") {
+          "[unit][isa][conformer]") {
   torch::manual_seed(1);
   const auto x = torch::randn({300, 8, 144});
   const auto w = torch::randn({144, 1, 31});
@@ -79,7 +79,7 @@ TEST_CASE("depthwise_conv1d_tbc: results do not depend on the number of threads"
 }
 
 TEST_CASE("depthwise_conv1d_tbc: bfloat16 input is convolved in float32, shapes are checked",
-          "[unit][conformer]") {
+          "[unit][isa][conformer]") {
   torch::manual_seed(2);
   const auto x = torch::randn({12, 2, 20}).to(torch::kBFloat16);
   const auto w = torch::randn({20, 1, 5});

@@ -5,7 +5,7 @@
 
 using namespace trellis;
 
-TEST_CASE("FastDropout: rate, scaling, eval identity, gradient", "[unit][conformer]") {
+TEST_CASE("FastDropout: rate, scaling, eval identity, gradient", "[unit][isa][conformer]") {
   torch::manual_seed(0);
   FastDropout drop(0.3);
   auto x = torch::ones({200, 500}, torch::requires_grad());
@@ -24,7 +24,7 @@ TEST_CASE("FastDropout: rate, scaling, eval identity, gradient", "[unit][conform
 }
 
 TEST_CASE("dropout_mask: independent draws, reproducible from the generator, thread-count free",
-          "[unit][conformer]") {
+          "[unit][isa][conformer]") {
   const auto like = torch::empty({1000, 1001});  // odd element count: the last pair is half
   for (double p : {0.1, 0.5}) {
     torch::manual_seed(3);
@@ -55,7 +55,7 @@ TEST_CASE("dropout_mask: independent draws, reproducible from the generator, thr
 }
 
 TEST_CASE("dropout: fused mask and multiply = x * dropout_mask, backward = the same mask",
-          "[unit][conformer]") {
+          "[unit][isa][conformer]") {
   for (auto dtype : {torch::kFloat, torch::kBFloat16}) {
     const auto x = torch::randn({37, 1001}).to(dtype).requires_grad_();
     const auto g = torch::randn({37, 1001}).to(dtype);
@@ -80,7 +80,7 @@ TEST_CASE("dropout: fused mask and multiply = x * dropout_mask, backward = the s
 }
 
 TEST_CASE("silu_dropout: dropout(silu(x)) and its gradient within float rounding of ATen's",
-          "[unit][conformer]") {
+          "[unit][isa][conformer]") {
   // values across the sigmoid's range, the tails included (exp saturates, silu -> 0 or x)
   const auto x32 = torch::cat({torch::randn({40000}) * 4, torch::linspace(-100, 100, 2001)});
   const auto g32 = torch::randn_like(x32);

@@ -40,7 +40,7 @@ void reference_step(at::Tensor& p, const at::Tensor& g_raw, Moments& s, int64_t 
 }  // namespace
 
 TEST_CASE("the one-pass Adam kernel matches torch's ops, gradient scale included",
-          "[unit][optimizer]") {
+          "[unit][isa][optimizer]") {
   for (const std::string name : {"adam", "adamw"}) {
     INFO(name);
     torch::manual_seed(7);
@@ -78,7 +78,7 @@ TEST_CASE("the one-pass Adam kernel matches torch's ops, gradient scale included
 }
 
 TEST_CASE("step_with_scale equals step on scaled gradients for every optimizer",
-          "[unit][optimizer]") {
+          "[unit][isa][optimizer]") {
   for (const std::string name : {"adam", "adamw", "sgd"}) {
     INFO(name);
     torch::manual_seed(3);
