@@ -143,7 +143,10 @@ Batches batch_speech_dataset(const SpeechDataset& d, int64_t max_source, int64_t
     }
   }
   const std::vector<std::string>& names = subset ? ids : d.ids;
-  std::vector<int64_t> order = ordered_indices(n_frames, options.style, num_parts);
+  std::vector<int64_t> order =
+      options.tie_shuffle_seed && options.style == BatchingStyle::kUpstream && num_parts == 1
+          ? shuffled_tie_order(n_frames, *options.tie_shuffle_seed)
+          : ordered_indices(n_frames, options.style, num_parts);
   std::vector<int64_t> dropped;
   std::vector<int64_t> kept = filter_by_size(order, n_frames, n_tgt, max_source, max_target,
                                              skip_invalid, &dropped, names);

@@ -125,6 +125,9 @@ Batches SpeechToTextTask::batches(const std::string& split, const BatchRequest& 
   bo.batch_size = request.batch_size;
   bo.required_batch_size_multiple = request.required_batch_size_multiple;
   bo.style = style;
+  // fairseq's SpeechToTextDataset: shuffle = the config's `shuffle` for training splits only
+  if (d.is_train && vocab_.config.shuffle)
+    bo.tie_shuffle_seed = static_cast<uint32_t>(request.seed);
   const bool skip = d.is_train || request.skip_invalid_size_inputs;
   auto r = resampling_.find(split);
   if (r == resampling_.end()) return batch_speech_dataset(d, max_src, max_tgt, skip, bo);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/data/numpy_random.h"
 #include "core/error.h"
 
 namespace trellis {
@@ -145,6 +146,18 @@ std::vector<int64_t> ordered_indices(const std::vector<int64_t>& n_frames, Batch
                                      int64_t num_splits) {
   if (style == BatchingStyle::kUpstream && num_splits <= 1) return stable_argsort(n_frames, true);
   return numpy_argsort(n_frames);
+}
+
+std::vector<int64_t> shuffled_tie_order(const std::vector<int64_t>& n_frames, uint32_t seed) {
+  std::vector<int64_t> rank(n_frames.size());  // the tie key: a permutation's value per sample
+  for (size_t i = 0; i < rank.size(); ++i) rank[i] = static_cast<int64_t>(i);
+  NumpyRandomState(seed).shuffle(rank);
+  std::vector<int64_t> order = rank;  // any permutation of 0..N-1, sorted below
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    const auto ua = static_cast<size_t>(a), ub = static_cast<size_t>(b);
+    return n_frames[ua] != n_frames[ub] ? n_frames[ua] > n_frames[ub] : rank[ua] < rank[ub];
+  });
+  return order;
 }
 
 std::vector<int64_t> filter_by_size(const std::vector<int64_t>& ordered,

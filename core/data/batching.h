@@ -11,6 +11,7 @@
 // batch_by_size_vec, then the last batch is dropped when its size is not a multiple of mult.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ BatchingStyle parse_batching_style(const std::string& name);  // "fbk" | "fairse
 std::vector<int64_t> ordered_indices(const std::vector<int64_t>& n_frames, BatchingStyle style,
                                      int64_t num_splits = 1);
 
+// Upstream fairseq's order of one training manifest under the data config's `shuffle: true`:
+// n_frames descending, ties in the order of numpy.random.RandomState(seed).permutation(N)
+// (np.lexsort([permutation, -n_frames]) under data_utils.numpy_seed(seed)).
+std::vector<int64_t> shuffled_tie_order(const std::vector<int64_t>& n_frames, uint32_t seed);
+
 // Keeps, in order, the samples with src <= max_source and tgt <= max_target (a limit <= 0 is
 // no limit; tgt_sizes may be empty). An invalid sample throws DataError naming its id (ids may
 // be empty -> index) and sizes unless skip_invalid; skipped ones go to *dropped.
@@ -51,6 +57,9 @@ struct BatchingOptions {
   int64_t batch_size = 0;  // max sentences per batch
   int64_t required_batch_size_multiple = 8;
   BatchingStyle style = BatchingStyle::kFbk;
+  // Upstream style, one training manifest, the data config's `shuffle: true`: ties of the
+  // order broken by shuffled_tie_order(n_frames, seed) (batch_speech_dataset reads it).
+  std::optional<uint32_t> tie_shuffle_seed;
 };
 
 // Batches `indices` (already ordered and filtered); num_tokens is indexed by sample. Throws

@@ -312,3 +312,34 @@ TEST_CASE("speech tasks: sampling_alpha resamples several training splits every 
   CHECK_THROWS_WITH(mixed->load_dataset("train_de,train_mixed", true),
                     Catch::Contains("train_mixed.tsv") && Catch::Contains("en->it, en->es"));
 }
+
+TEST_CASE("speech tasks: the config's `shuffle: true` breaks length ties by --seed (fairseq)",
+          "[unit][tasks]") {
+  SpeechCorpus c("shuffle_ties", "shuffle: true\n");
+  std::vector<std::vector<std::string>> rows;
+  for (int i = 0; i < 12; ++i)  // n_frames 30, 20, 10, 30, ...: four-way ties
+    rows.push_back({fmt::format("s{}", i), "x.npy", std::to_string(30 - 10 * (i % 3)), "ab", ""});
+  c.write_tsv("train", rows);
+  c.write_tsv("dev", rows);
+  auto order_of = [&](const std::string& style, const std::string& split, bool train,
+                      int64_t seed) {
+    auto task = make_speech_task("speech_to_text", c.root.string(),
+                                 "label_smoothed_cross_entropy", {{"batching_style", style}});
+    task->load_dataset(split, train);
+    BatchRequest r;
+    r.max_tokens = 1000;
+    r.batch_size = 1;  // one sample per batch: the batches list the order
+    r.required_batch_size_multiple = 1;
+    r.seed = seed;
+    std::vector<int64_t> order;
+    for (const Batch& b : task->batches(split, r)) order.insert(order.end(), b.begin(), b.end());
+    return std::make_pair(order, task->source_sizes(split));
+  };
+  auto [up, sizes] = order_of("fairseq", "train", true, 7);
+  CHECK(up == shuffled_tie_order(sizes, 7));
+  CHECK(up != stable_argsort(sizes, true));  // the ties moved
+  CHECK(order_of("fairseq", "train", true, 8).first != up);
+  // Not for validation splits, and not in FBK's ordering (numpy argsort, as FBK ignores it).
+  CHECK(order_of("fairseq", "dev", false, 7).first == stable_argsort(sizes, true));
+  CHECK(order_of("fbk", "train", true, 7).first == numpy_argsort(sizes));
+}

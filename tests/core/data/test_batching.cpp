@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -9,6 +10,7 @@
 #include "core/io/safetensors.h"
 #include "core/error.h"
 #include "goldens.h"
+#include "skip.h"
 
 using namespace trellis;
 
@@ -216,4 +218,28 @@ TEST_CASE("padding stays under 5% on 3-15 s utterances at --max-tokens 40000",
     INFO("padding fraction " << pad << " over " << batches.size() << " batches");
     CHECK(pad < 0.05);
   }
+}
+
+TEST_CASE("shuffled_tie_order: fairseq's `shuffle: true` order, numpy's lexsort of a permutation",
+          "[unit][data][batching]") {
+  const auto files = trellis::testing::golden_files("batching", ".json");
+  if (files.empty())
+    trellis::testing::skip_test("no numpy_shuffle_order.json under " +
+                                trellis::testing::goldens_dir() + "/batching");
+  int checked = 0;
+  for (const std::string& path : files) {
+    std::ifstream in(path);
+    const nlohmann::json golden = nlohmann::json::parse(in);
+    for (const auto& c : golden["cases"]) {
+      const auto n_frames = c["n_frames"].get<std::vector<int64_t>>();
+      const auto seed = c["seed"].get<uint32_t>();
+      INFO(path << ": " << n_frames.size() << " samples, seed " << seed);
+      CHECK(shuffled_tie_order(n_frames, seed) == c["order"].get<std::vector<int64_t>>());
+      ++checked;
+    }
+  }
+  CHECK(checked > 0);
+  // Without ties the seed does not matter: plain descending order.
+  CHECK(shuffled_tie_order({5, 9, 7}, 1) == std::vector<int64_t>{1, 2, 0});
+  CHECK(shuffled_tie_order({5, 9, 7}, 99) == std::vector<int64_t>{1, 2, 0});
 }
