@@ -7,6 +7,7 @@
 
 #include "core/parallel_kernel.h"  // at::parallel_for, with the -fopenmp check
 #include "core/cpu_dispatch.h"  // the AVX-512 / AVX2 / baseline variants of the loops
+#include "models/modules/bf16_bits.h"
 
 namespace trellis {
 namespace {
@@ -39,18 +40,8 @@ TRELLIS_INLINE float masked(uint32_t i, const MaskKey& k, float v) {
   return __builtin_bit_cast(float, __builtin_bit_cast(uint32_t, v) & all);
 }
 
-// bfloat16 as its 16 bits <-> float (round to nearest even; NaN stays NaN), branch-free
-TRELLIS_INLINE float load(const float* p, int64_t i) { return p[i]; }
-TRELLIS_INLINE float load(const uint16_t* p, int64_t i) {
-  return __builtin_bit_cast(float, static_cast<uint32_t>(p[i]) << 16);
-}
-TRELLIS_INLINE void store(float* p, int64_t i, float v) { p[i] = v; }
-TRELLIS_INLINE void store(uint16_t* p, int64_t i, float v) {
-  const uint32_t u = __builtin_bit_cast(uint32_t, v);
-  const uint32_t rounded = (u + 0x7fffU + ((u >> 16) & 1U)) >> 16;
-  const uint32_t nan = 0U - static_cast<uint32_t>((u & 0x7fffffffU) > 0x7f800000U);  // as masked()
-  p[i] = static_cast<uint16_t>((((u >> 16) | 0x40U) & nan) | (rounded & ~nan));
-}
+using bf16_bits::load;
+using bf16_bits::store;
 
 // exp(x) for the sigmoid, vectorisable (Cephes' expf: x = n ln2 + r, |r| <= ln2/2, degree-5
 // polynomial, 2^n from the exponent bits; ~1 ulp); x clamped to +-88.376 (the result stays
