@@ -1,11 +1,11 @@
 // bf16_layer_norm (models/modules/bf16_layer_norm.h): the float32 layer norm of the bf16 input
 // rounded to bf16, its three gradients against float32 autograd through the casts, and results
 // that do not depend on the thread count.
-#include <ATen/Parallel.h>
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
 #include "models/modules/bf16_layer_norm.h"
+#include "thread_counts.h"
 
 using namespace trellis;
 
@@ -64,12 +64,8 @@ TEST_CASE("bf16_layer_norm: results do not depend on the number of threads", "[u
   const auto x = torch::randn({300, 144}).to(at::kBFloat16);
   const auto w = torch::randn({144}), b = torch::randn({144});
   const auto probe = torch::randn({300, 144});
-  const int threads = at::get_num_threads();
-  at::set_num_threads(1);
-  const Grads one = run(x, w, b, probe, true);
-  at::set_num_threads(2);
-  const Grads two = run(x, w, b, probe, true);
-  at::set_num_threads(threads);
+  const auto [one, two] =
+      trellis::test::at_one_and_two_threads([&] { return run(x, w, b, probe, true); });
   CHECK(torch::equal(one.y, two.y));
   CHECK(torch::equal(one.gx, two.gx));
   CHECK(torch::equal(one.gw, two.gw));

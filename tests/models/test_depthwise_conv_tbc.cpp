@@ -1,12 +1,12 @@
 // depthwise_conv1d_tbc against LibTorch's own depthwise Conv1d on the (B, C, T) view: values,
 // the gradients of input, weight and bias, thread-count independence, bfloat16 inputs.
-#include <ATen/Parallel.h>
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
 #include <tuple>
 
 #include "models/modules/depthwise_conv_tbc.h"
+#include "thread_counts.h"
 
 using namespace trellis;
 
@@ -66,12 +66,8 @@ TEST_CASE("depthwise_conv1d_tbc: results do not depend on the number of threads"
   const auto w = torch::randn({144, 1, 31});
   const auto b = torch::randn({144});
   const auto probe = torch::randn({300, 8, 144});
-  const int threads = at::get_num_threads();
-  at::set_num_threads(1);
-  const Grads one = run(false, x, w, b, probe);
-  at::set_num_threads(2);
-  const Grads two = run(false, x, w, b, probe);
-  at::set_num_threads(threads);
+  const auto [one, two] =
+      trellis::test::at_one_and_two_threads([&] { return run(false, x, w, b, probe); });
   CHECK(torch::equal(one.y, two.y));
   CHECK(torch::equal(one.gx, two.gx));
   CHECK(torch::equal(one.gw, two.gw));
