@@ -75,7 +75,21 @@ std::string BleuScore::format() const {
 // sacreBLEU's _preprocess_segment (lowercase, tokenize) and the split of extract_all_word_ngrams.
 std::vector<std::string> bleu_tokens(const std::string& text, const BleuOptions& options) {
   const std::string cased = options.lowercase ? unicode_lower(text) : text;
-  return split_unicode_whitespace(options.tokenizer == "13a" ? tokenize_13a(cased) : cased);
+  std::vector<std::string> words =
+      split_unicode_whitespace(options.tokenizer == "13a" ? tokenize_13a(cased) : cased);
+  if (options.tokenizer != "char") return words;
+  // sacreBLEU's TokenizerChar joins the line's characters with spaces: every code point that
+  // is not whitespace becomes a token (a UTF-8 continuation byte stays with its lead byte).
+  std::vector<std::string> chars;
+  for (const std::string& w : words)
+    for (size_t i = 0; i < w.size(); ++i) {
+      const auto byte = static_cast<unsigned char>(w[i]);
+      if ((byte & 0xC0U) == 0x80U && !chars.empty())
+        chars.back() += w[i];
+      else
+        chars.emplace_back(1, w[i]);
+    }
+  return chars;
 }
 
 // sacreBLEU's _extract_reference_info + _compute_segment_statistics.
@@ -152,10 +166,13 @@ BleuScore corpus_bleu(const std::vector<std::string>& hypotheses,
   return compute_bleu(corpus);
 }
 
-// Refuses the tokenizers fairseq accepts but trellis does not have (intl, char).
+// Refuses the tokenizer fairseq accepts but trellis does not have (intl: Unicode categories).
 SacrebleuScorer::SacrebleuScorer(BleuOptions options) : options_(std::move(options)) {
-  TRELLIS_CHECK(options_.tokenizer == "13a" || options_.tokenizer == "none", ConfigError,
-                "--sacrebleu-tokenizer {}: not implemented (13a and none are)", options_.tokenizer);
+  TRELLIS_CHECK(options_.tokenizer == "13a" || options_.tokenizer == "none" ||
+                    options_.tokenizer == "char",
+                ConfigError,
+                "--sacrebleu-tokenizer {}: not implemented (13a, char and none are)",
+                options_.tokenizer);
 }
 
 // Adds one pair's statistics; an empty reference is an error, as in sacreBLEU.

@@ -1,8 +1,8 @@
 #pragma once
 // Corpus BLEU exactly as sacreBLEU 2.x's default `sacrebleu.corpus_bleu(hyps, [refs])`
 // (sacrebleu/metrics/bleu.py), fairseq's `--scoring sacrebleu`: each segment is lowercased
-// (--sacrebleu-lowercase, Python's str.lower) and tokenized (--sacrebleu-tokenizer: 13a, or none
-// = whitespace); n-grams of orders 1..4 are counted, hypothesis counts clipped by the reference
+// (--sacrebleu-lowercase, Python's str.lower) and tokenized (--sacrebleu-tokenizer: 13a, none
+// = whitespace, or char = every non-whitespace code point); n-grams of orders 1..4 are counted, hypothesis counts clipped by the reference
 // counts, and summed over the corpus with the lengths (the reference length closest to the
 // hypothesis's where there are several). BLEU = BP * exp(mean log p_n) with 'exp' smoothing
 // (the k-th order with no match gets p_n = 100 / (2^k * total_n)), no effective order, the
@@ -21,7 +21,7 @@ namespace trellis {
 constexpr int kBleuMaxOrder = 4;
 
 struct BleuOptions {
-  std::string tokenizer = "13a";  // 13a or none
+  std::string tokenizer = "13a";  // 13a, none or char (intl is refused)
   bool lowercase = false;
 
   template <class V>

@@ -143,6 +143,10 @@ TEST_CASE("sacrebleu scorer: the registry, flags and refusals", "[unit][generate
   auto lower = make();
   lower->add({"the cat sat on the mat.", "The Cat sat on the MAT.", {}, {}});
   CHECK(lower->score() == Approx(100.0).epsilon(0).margin(1e-9));
+  fields.find("sacrebleu_tokenizer")->set_from_string("char", "--sacrebleu-tokenizer");
+  auto chars = make();
+  chars->add({"abc de", "a bcde", {}, {}});  // the same characters: a, b, c, d, e
+  CHECK(chars->score() == Approx(100.0).epsilon(0).margin(1e-9));
   fields.find("sacrebleu_tokenizer")->set_from_string("intl", "--sacrebleu-tokenizer");
   CHECK_THROWS_AS(make(), ConfigError);
   CHECK_THROWS_WITH(make(), Catch::Contains("--sacrebleu-tokenizer intl"));
@@ -161,4 +165,27 @@ TEST_CASE("wer scorer: --wer-tokenizer 13a", "[unit][generate]") {
   CHECK_THROWS_AS(wer_tokens("a", o), ConfigError);
   o.tokenizer = "char";
   CHECK_THROWS_AS(wer_tokens("a", o), ConfigError);
+}
+
+TEST_CASE("sacrebleu: --sacrebleu-tokenizer char, every non-whitespace code point",
+          "[unit][generate]") {
+  BleuOptions o;
+  o.tokenizer = "char";
+  CHECK(bleu_tokens(" a b\tc ", o) == std::vector<std::string>{"a", "b", "c"});
+  // UTF-8: one token per code point (2-, 3- and 4-byte sequences), punctuation included
+  CHECK(bleu_tokens("\u00e9t\u00e9, \u4eca\u5929\U0001F600", o) ==
+        std::vector<std::string>{"\u00e9", "t", "\u00e9", ",", "\u4eca", "\u5929",
+                                 "\U0001F600"});
+  o.lowercase = true;
+  CHECK(bleu_tokens("AB", o) == std::vector<std::string>{"a", "b"});
+  o.lowercase = false;
+  // "jin tian tian qi hao" against "jin tian tian qi hen hao", by hand: matches per order
+  // 5/5, 3/4, 2/3, 1/2; lengths 5 and 6
+  const BleuStats s = bleu_segment_stats(
+      bleu_tokens("\u4eca\u5929\u5929\u6c14\u597d", o),
+      {bleu_tokens("\u4eca\u5929\u5929\u6c14\u5f88\u597d", o)});
+  CHECK(s.sys_len == 5);
+  CHECK(s.ref_len == 6);
+  CHECK(s.correct == std::array<int64_t, kBleuMaxOrder>{5, 3, 2, 1});
+  CHECK(s.total == std::array<int64_t, kBleuMaxOrder>{5, 4, 3, 2});
 }
