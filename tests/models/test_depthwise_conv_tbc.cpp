@@ -68,10 +68,7 @@ TEST_CASE("depthwise_conv1d_tbc: results do not depend on the number of threads"
   const auto probe = torch::randn({300, 8, 144});
   const auto [one, two] =
       trellis::test::at_one_and_two_threads([&] { return run(false, x, w, b, probe); });
-  CHECK(torch::equal(one.y, two.y));
-  CHECK(torch::equal(one.gx, two.gx));
-  CHECK(torch::equal(one.gw, two.gw));
-  CHECK(torch::equal(one.gb, two.gb));
+  trellis::test::check_bitwise_equal(one, two);
 }
 
 TEST_CASE("depthwise_conv1d_tbc: bfloat16 input is convolved in float32, shapes are checked",
