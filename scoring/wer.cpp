@@ -53,10 +53,21 @@ bool is_punct_char(const std::string& ch) {
 }  // namespace
 
 std::vector<std::string> wer_tokens(const std::string& text, const WerOptions& o) {
-  TRELLIS_CHECK(o.tokenizer == "none" || o.tokenizer == "13a", ConfigError,
-                "--wer-tokenizer {}: not implemented (none and 13a are)", o.tokenizer);
+  TRELLIS_CHECK(o.tokenizer == "none" || o.tokenizer == "13a" || o.tokenizer == "char",
+                ConfigError, "--wer-tokenizer {}: not implemented (none, 13a and char are)",
+                o.tokenizer);
+  TRELLIS_CHECK(o.tokenizer != "char" || !o.char_level, ConfigError,
+                "--wer-tokenizer char with --wer-char-level: both split into characters (fairseq "
+                "would also score every space three times); use one of them");
+  std::string prepared = text;
+  if (o.tokenizer == "13a") {
+    prepared = tokenize_13a(text);
+  } else if (o.tokenizer == "char") {  // sacreBLEU's TokenizerChar: code points joined by spaces
+    prepared.clear();
+    for (const std::string& c : utf8_chars(text)) prepared += c + " ";
+  }
   std::vector<std::string> words;
-  std::istringstream in(o.tokenizer == "13a" ? tokenize_13a(text) : text);
+  std::istringstream in(prepared);
   for (std::string w; in >> w;) {
     if (o.remove_punct) {
       const auto chars = utf8_chars(w);

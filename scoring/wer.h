@@ -2,7 +2,8 @@
 // Word and character error rates, corpus-level like fairseq's `wer` scorer (and jiwer):
 //   WER = 100 * sum(edit distance(ref words, hyp words)) / sum(|ref words|)
 // after the evaluation normalisation: tokenizer (`none`: split on whitespace; `13a`:
-// sacreBLEU's mteval-v13a tokenizer, tokenizer_13a.h), then tokens made only of punctuation
+// sacreBLEU's mteval-v13a tokenizer, tokenizer_13a.h; `char`: every non-whitespace character
+// a token, sacreBLEU's TokenizerChar; `intl` is refused), then tokens made only of punctuation
 // removed (--wer-remove-punct), then characters (--wer-char-level, spaces become "▁"; `cer`
 // scores characters without the spaces), then lowercase (--wer-lowercase, ASCII). 0 when the
 // references have no token.

@@ -152,7 +152,7 @@ TEST_CASE("sacrebleu scorer: the registry, flags and refusals", "[unit][generate
   CHECK_THROWS_WITH(make(), Catch::Contains("--sacrebleu-tokenizer intl"));
 }
 
-TEST_CASE("wer scorer: --wer-tokenizer 13a", "[unit][generate]") {
+TEST_CASE("wer scorer: --wer-tokenizer 13a and char", "[unit][generate]") {
   WerOptions o;
   o.tokenizer = "13a";
   CHECK(wer_tokens("Hello, world!", o) == std::vector<std::string>{"Hello", ",", "world", "!"});
@@ -163,8 +163,15 @@ TEST_CASE("wer scorer: --wer-tokenizer 13a", "[unit][generate]") {
   CHECK(wer.score() == Approx(100.0 / 4));  // "It" vs "it"
   o.tokenizer = "intl";
   CHECK_THROWS_AS(wer_tokens("a", o), ConfigError);
-  o.tokenizer = "char";
-  CHECK_THROWS_AS(wer_tokens("a", o), ConfigError);
+  o.tokenizer = "char";  // every non-whitespace character a token; punctuation still dropped
+  CHECK(wer_tokens("ab, c\u00e9", o) == std::vector<std::string>{"a", "b", "c", "\u00e9"});
+  o.remove_punct = false;
+  CHECK(wer_tokens("ab, c", o) == std::vector<std::string>{"a", "b", ",", "c"});
+  WerScorer by_char(o);
+  by_char.add_string("\u4eca\u5929\u5929\u6c14\u5f88\u597d", "\u4eca\u5929\u6c14\u597d");
+  CHECK(by_char.score() == Approx(100.0 * 2 / 6));  // two deletions of six characters
+  o.char_level = true;
+  CHECK_THROWS_WITH(wer_tokens("a", o), Catch::Contains("--wer-char-level"));
 }
 
 TEST_CASE("sacrebleu: --sacrebleu-tokenizer char, every non-whitespace code point",
